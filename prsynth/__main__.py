@@ -1,0 +1,3 @@
+from prsynth.cli import main
+
+main()

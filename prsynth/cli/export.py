@@ -1,0 +1,28 @@
+"""`prsynth export ...`: write stored records as JSONL or Parquet."""
+
+from __future__ import annotations
+
+import click
+
+from prsynth.cli._common import RunContext, pass_run
+from prsynth.export import FORMATS, write_records
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl",
+                      show_default=True, help="Output format.")
+OUTPUT = click.option("-o", "--output", default="-", metavar="FILE",
+                      help="Output file ('-' or none: stdout).")
+
+
+@click.group("export")
+def command() -> None:
+    """Write PRs, queries or the selected set as JSONL or Parquet."""
+
+
+@command.command("prs")
+@FORMAT
+@OUTPUT
+@pass_run
+def export_prs(run: RunContext, fmt: str, output: str) -> None:
+    """Export every stored PR record."""
+    count = write_records((pr.to_dict() for pr in run.store().iter_prs()), output, fmt)
+    click.echo(f"exported {count} PRs to {'stdout' if output == '-' else output}", err=True)

@@ -1,0 +1,34 @@
+"""`prsynth stats`: the funnel from crawl to selection."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from prsynth.cli._common import RunContext, echo_json, pass_run
+from prsynth.stats import collect_stats
+
+
+@click.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON on stdout.")
+@pass_run
+def command(run: RunContext, as_json: bool) -> None:
+    """Show counts per repository and per drop reason."""
+    stats = collect_stats(run.store())
+    if as_json:
+        echo_json(stats)
+        return
+    table = Table(title=f"prsynth store {stats['store']}")
+    table.add_column("repository")
+    table.add_column("PRs", justify="right")
+    table.add_column("dropped (reason: count)")
+    for repo, row in stats["repos"].items():
+        dropped = ", ".join(f"{r}: {n}" for r, n in sorted(row["dropped"].items()))
+        table.add_row(repo, str(row["prs"]), dropped)
+    table.add_row("[b]total[/b]", f"[b]{stats['prs']}[/b]", "")
+    console = Console()
+    console.print(table)
+    console.print(f"queries: {stats['queries']}")
+    for stage, reasons in stats["dropped"].items():
+        console.print(f"dropped at {stage}: " + ", ".join(f"{r} {n}" for r, n in reasons.items()))

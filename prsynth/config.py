@@ -1,0 +1,179 @@
+"""Typed configuration: `prsynth.toml`, overridden by environment, overridden by flags.
+
+Each section of the file is one dataclass. Unknown keys and wrong types are a
+`ConfigError` naming the key, so a typo never silently falls back to a default.
+Secrets (GITHUB_TOKEN, OPENAI_API_KEY) are not part of the config: they are read
+from the environment by the component that needs them and never stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prsynth.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "prsynth.toml"
+DEFAULT_STORE = "prsynth.db"
+
+
+@dataclass
+class CrawlConfig:
+    """Knobs shared by every source."""
+
+    max_diff_bytes: int = 200_000
+    include_bots: bool = False
+
+
+@dataclass
+class SourceConfig:
+    """One `[[sources]]` entry of a config-driven crawl."""
+
+    kind: str = ""
+    repos: list[str] = field(default_factory=list)
+    path: str = ""
+    repo: str = ""
+    api_url: str = ""
+    limit: int = 0
+    since: str = ""
+    include_bots: bool = False
+    min_changed_lines: int = 0
+    max_changed_lines: int = 0
+    exclude_paths: list[str] = field(default_factory=list)
+    licenses: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GithubConfig:
+    api_url: str = "https://api.github.com"
+
+
+@dataclass
+class LLMConfig:
+    backend: str = "offline"
+    model: str = "gpt-4o-mini"
+    base_url: str = ""
+    concurrency: int = 8
+    timeout: float = 60.0
+    max_retries: int = 5
+    max_cost: float = 0.0
+    # USD per million tokens: {"model-name": {"input": 0.15, "output": 0.6}}
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass
+class EmbedConfig:
+    model: str = "all-MiniLM-L6-v2"
+    batch_size: int = 64
+
+
+@dataclass
+class DedupeConfig:
+    threshold: float = 0.92
+
+
+@dataclass
+class ClusterConfig:
+    k: str = "auto"
+    seed: int = 0
+
+
+@dataclass
+class ScoreConfig:
+    weights: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class SelectConfig:
+    k: int = 78
+    method: str = "facility"
+    min_quality: float = 0.0
+    per_repo_cap: int = 0
+    per_cluster_cap: int = 0
+    seed: int = 0
+
+
+@dataclass
+class Config:
+    store: str = DEFAULT_STORE
+    crawl: CrawlConfig = field(default_factory=CrawlConfig)
+    github: GithubConfig = field(default_factory=GithubConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    embed: EmbedConfig = field(default_factory=EmbedConfig)
+    dedupe: DedupeConfig = field(default_factory=DedupeConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    score: ScoreConfig = field(default_factory=ScoreConfig)
+    select: SelectConfig = field(default_factory=SelectConfig)
+    sources: list[SourceConfig] = field(default_factory=list)
+    path: str = ""  # the file it was read from, "" for defaults
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read `path` (or ./prsynth.toml when present) and apply environment overrides."""
+    explicit = path is not None
+    file = Path(path) if explicit else Path(DEFAULT_CONFIG_FILE)
+    raw: dict[str, Any] = {}
+    if file.is_file():
+        try:
+            raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"config file {file}: not valid TOML ({exc}); fix the syntax"
+            ) from None
+    elif explicit:
+        raise ConfigError(f"config file {file}: not found; pass an existing file to --config")
+    config = _build(Config, raw, "")
+    if file.is_file():
+        config.path = str(file)
+    if os.environ.get("PRSYNTH_STORE"):
+        config.store = os.environ["PRSYNTH_STORE"]
+    return config
+
+
+def _build(cls: type, raw: Any, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config {where or 'file'}: expected a table; see README 'Configuration'")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls) if f.name != "path"}
+    values = {}
+    for key, value in raw.items():
+        name = f"{where}.{key}" if where else key
+        if key not in known:
+            raise ConfigError(
+                f"config key {name!r} is unknown; known keys here: {', '.join(sorted(known))}"
+            )
+        values[key] = _coerce(hints[key], value, name)
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, name: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, name)
+    origin = typing.get_origin(hint)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(f"config key {name!r} must be a list")
+        return [_coerce(item, v, f"{name}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        _, item = typing.get_args(hint)
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key {name!r} must be a table")
+        return {str(k): _coerce(item, v, f"{name}.{k}") for k, v in value.items()}
+    if origin in (typing.Union, types.UnionType):
+        return value
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is str and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise ConfigError(
+            f"config key {name!r} must be {hint.__name__}, got {type(value).__name__} {value!r}"
+        )
+    return value

@@ -1,0 +1,120 @@
+"""Plain domain records shared by every stage; their field names are the export contract."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from prsynth.errors import ConfigError
+
+REPO_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+BOT_LOGINS = frozenset(
+    {"dependabot", "dependabot-preview", "renovate", "renovate-bot", "pre-commit-ci",
+     "github-actions", "greenkeeper", "snyk-bot", "mergify", "allcontributors", "imgbot"}
+)
+
+
+def check_repo_name(name: str) -> str:
+    """Return `name` if it has the OWNER/NAME form GitHub uses, else raise ConfigError."""
+    if not REPO_NAME.match(name or "") or name.endswith((".git", "/")) or ".." in name:
+        raise ConfigError(f"repository {name!r} is not of the form OWNER/NAME (e.g. pallets/click)")
+    return name
+
+
+def is_bot(author: str) -> bool:
+    """True for app accounts (`x[bot]`) and well-known automation accounts."""
+    login = (author or "").strip().lower()
+    if login.endswith("[bot]") or login.endswith("-bot") or login.endswith("_bot"):
+        return True
+    return login in BOT_LOGINS
+
+
+@dataclass
+class FileChange:
+    path: str
+    status: str  # added | modified | removed | renamed
+    additions: int = 0
+    deletions: int = 0
+    previous_path: str = ""
+    binary: bool = False  # no text patch: binary, not UTF-8, or too large for the API
+
+
+@dataclass
+class PullRequest:
+    """One merged pull request, keyed by `owner/name#N`."""
+
+    repo: str
+    number: int
+    title: str
+    body: str = ""
+    author: str = ""
+    author_is_bot: bool = False
+    merged_at: str = ""
+    base_sha: str = ""
+    head_sha: str = ""
+    merge_sha: str = ""
+    additions: int = 0
+    deletions: int = 0
+    files: list[FileChange] = field(default_factory=list)
+    diff: str = ""
+    diff_truncated: bool = False
+    linked_issues: list[dict[str, Any]] = field(default_factory=list)
+    license: str = ""
+    source: str = ""
+    url: str = ""
+    stars: int = 0
+    repo_description: str = ""
+    repo_language: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.url:
+            self.url = f"https://github.com/{self.repo}/pull/{self.number}"
+
+    @property
+    def id(self) -> str:
+        return f"{self.repo}#{self.number}"
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The export record: `id` first, then every field of DESIGN.md's PR record."""
+        record = {"id": self.id}
+        record.update(asdict(self))
+        return record
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> PullRequest:
+        """Build from an export record; unknown keys are ignored, missing ones default."""
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in record.items() if k in names}
+        file_names = {f.name for f in fields(FileChange)}
+        values["files"] = [
+            FileChange(**{k: v for k, v in f.items() if k in file_names})
+            for f in record.get("files") or []
+        ]
+        return cls(**values)
+
+
+@dataclass
+class Query:
+    """One synthesized request for one PR; `fields` holds the template-defined extras."""
+
+    id: str
+    pr_id: str
+    query: str
+    prompt: str  # template name@version
+    model: str
+    created_at: str = ""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The export record: the fixed fields, then the template-defined ones."""
+        record = {k: v for k, v in asdict(self).items() if k != "fields"}
+        for key, value in self.fields.items():
+            record.setdefault(key, value)
+        return record

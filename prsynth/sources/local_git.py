@@ -1,0 +1,364 @@
+"""Merged pull requests mined from a local clone with GitPython.
+
+GitHub leaves three shapes in history, all recognised here, on every branch:
+
+- merge commits "Merge pull request #N from USER/BRANCH" (title and body follow in the
+  message): the change is merge-base(parent1, parent2) -> parent2;
+- two-parent merges whose subject is "Title (#N)": same diff;
+- squash merges, one parent, subject "Title (#N)": the change is parent -> commit.
+
+Speed: one `git log` reads the whole commit graph, merge bases are computed in Python
+from that graph, and diffs stream through one `git diff-tree --stdin` process per
+batch, so there is no git process per PR or per file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import logging
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from prsynth.diffs import section_status, truncate_diff
+from prsynth.errors import ConfigError, SourceError
+from prsynth.records import FileChange, PullRequest, check_repo_name, is_bot
+
+log = logging.getLogger(__name__)
+
+MERGE_PR = re.compile(r"^Merge pull request #(\d+) from ([^/\s]+)/(\S+)")
+TITLED_PR = re.compile(r"^(.*\S)\s+\(#(\d+)\)\s*$")
+RECORD_END = "\x1e"
+FIELD_SEP = "\x1f"
+LOG_FORMAT = FIELD_SEP.join(["%H", "%P", "%an", "%cI", "%B"]) + RECORD_END
+HEADER = re.compile(rb"\n([0-9a-f]{40})\x00")
+BATCH = 512
+
+
+@dataclass
+class PrCommit:
+    """A commit that records a merged PR, before its diff is read."""
+
+    number: int
+    title: str
+    body: str
+    author: str
+    merged_at: str
+    merge_sha: str
+    base_sha: str
+    head_sha: str
+
+
+class LocalGitSource:
+    """Yield merged PRs of `repo` (OWNER/NAME) found in the clone at `path`, newest first."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        repo: str,
+        *,
+        since: str = "",
+        max_diff_bytes: int = 200_000,
+    ) -> None:
+        self.repo_name = check_repo_name(repo)
+        self.path = Path(path)
+        self.since = _parse_since(since)
+        self.max_diff_bytes = max_diff_bytes
+        try:
+            self.git_repo = git.Repo(self.path)
+        except git.NoSuchPathError:
+            raise SourceError(
+                f"git source {self.path}: no such folder; pass a local clone"
+            ) from None
+        except git.InvalidGitRepositoryError:
+            raise SourceError(
+                f"git source {self.path}: not a git repository; pass the folder of a clone"
+            ) from None
+        self._license: str | None = None
+
+    @property
+    def license(self) -> str:
+        if self._license is None:
+            self._license = detect_license(self.git_repo)
+        return self._license
+
+    def pr_commits(self) -> list[PrCommit]:
+        """Every PR recorded in history (on any branch), newest first, one per number."""
+        try:
+            out = self.git_repo.git.log("--all", "--date-order", f"--format={LOG_FORMAT}")
+        except git.GitCommandError as exc:
+            if "does not have any commits" in str(exc) or not self.git_repo.refs:
+                return []
+            raise SourceError(
+                f"git source {self.path}: git log failed: {exc.stderr.strip()}"
+            ) from None
+        parents: dict[str, list[str]] = {}
+        rows = []
+        for record in out.split(RECORD_END):
+            record = record.lstrip("\n")
+            if not record:
+                continue
+            sha, parent_list, author, date, message = record.split(FIELD_SEP, 4)
+            parents[sha] = parent_list.split()
+            rows.append((sha, parents[sha], author, date, message))
+        graph = CommitGraph(parents)
+        found: dict[int, PrCommit] = {}
+        for sha, pars, author, date, message in rows:
+            pr = _pr_commit(sha, pars, author, date, message, graph)
+            if pr is None or pr.number in found:
+                continue  # the newest commit naming #N wins; older ones are cherry-picks
+            if self.since and _parse_date(pr.merged_at) < self.since:
+                continue
+            found[pr.number] = pr
+        return list(found.values())
+
+    def pull_requests(
+        self,
+        skip: set[str] | frozenset[str] = frozenset(),
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Iterator[PullRequest]:
+        """Yield full PR records, skipping ids in `skip` before any diff is read."""
+        todo = [c for c in self.pr_commits() if f"{self.repo_name}#{c.number}" not in skip]
+        for start in range(0, len(todo), BATCH):
+            batch = todo[start:start + BATCH]
+            diffs = self._diffs(batch)
+            for commit, (files, diff) in zip(batch, diffs, strict=True):
+                yield self._record(commit, files, diff)
+            if progress:
+                progress(start + len(batch), len(todo))
+
+    def _record(self, c: PrCommit, files: list[FileChange], diff: str) -> PullRequest:
+        diff, truncated = truncate_diff(diff, self.max_diff_bytes)
+        return PullRequest(
+            repo=self.repo_name, number=c.number, title=c.title, body=c.body, author=c.author,
+            author_is_bot=is_bot(c.author), merged_at=c.merged_at, base_sha=c.base_sha,
+            head_sha=c.head_sha, merge_sha=c.merge_sha,
+            additions=sum(f.additions for f in files), deletions=sum(f.deletions for f in files),
+            files=files, diff=diff, diff_truncated=truncated, license=self.license, source="git",
+        )
+
+    def _diffs(self, batch: list[PrCommit]) -> list[tuple[list[FileChange], str]]:
+        """Diff base -> head for every PR of the batch through one diff-tree process."""
+        # diff-tree --stdin reads "COMMIT PARENT" lines and diffs PARENT -> COMMIT.
+        lines = "".join(f"{c.head_sha} {c.base_sha}\n" for c in batch).encode()
+        with tempfile.TemporaryFile() as stdin:
+            stdin.write(lines)
+            stdin.seek(0)
+            out = self.git_repo.git.execute(
+                ["git", "diff-tree", "--stdin", "-r", "-M", "-p", "--numstat", "-z",
+                 "--full-index", "--no-color", "--no-ext-diff"],
+                istream=stdin, stdout_as_string=False,
+            )
+        return parse_diff_tree(out, [c.head_sha for c in batch])
+
+
+class CommitGraph:
+    """Parent links of every commit, with generation numbers for fast merge bases."""
+
+    def __init__(self, parents: dict[str, list[str]]) -> None:
+        self.parents = parents
+        self.generation: dict[str, int] = {}
+        for sha in parents:
+            self._number(sha)
+
+    def _number(self, start: str) -> None:
+        stack = [start]
+        while stack:
+            sha = stack[-1]
+            if sha in self.generation:
+                stack.pop()
+                continue
+            pending = [p for p in self.parents.get(sha, ()) if p not in self.generation]
+            if pending:
+                stack.extend(pending)
+                continue
+            gens = [self.generation[p] for p in self.parents.get(sha, ())]
+            self.generation[sha] = 1 + max(gens, default=0)
+            stack.pop()
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        """The best common ancestor of a and b (git's paint-down, highest generation first)."""
+        if a == b:
+            return a
+        one, two, stale = 1, 2, 4
+        flags = {a: one, b: two}
+        heap = [(-self.generation.get(a, 0), a), (-self.generation.get(b, 0), b)]
+        best = None
+        while heap and any(not flags[sha] & stale for _, sha in heap):
+            _, sha = heapq.heappop(heap)
+            flag = flags[sha]
+            if flag & (one | two) == (one | two) and not flag & stale:
+                if best is None:
+                    best = sha
+                flag |= stale
+                flags[sha] = flag
+            for parent in self.parents.get(sha, ()):
+                old = flags.get(parent, 0)
+                new = old | flag
+                if new != old:
+                    flags[parent] = new
+                    heapq.heappush(heap, (-self.generation.get(parent, 0), parent))
+        return best
+
+
+def _pr_commit(
+    sha: str, parents: list[str], author: str, date: str, message: str, graph: CommitGraph
+) -> PrCommit | None:
+    subject, _, rest = message.partition("\n")
+    merged_at = _utc(date)
+    merge = MERGE_PR.match(subject)
+    if merge and len(parents) == 2:
+        title, _, body = rest.strip().partition("\n")
+        base = graph.merge_base(parents[0], parents[1]) or parents[0]
+        return PrCommit(
+            number=int(merge.group(1)), title=title.strip() or merge.group(3),
+            body=body.strip(), author=merge.group(2), merged_at=merged_at, merge_sha=sha,
+            base_sha=base, head_sha=parents[1],
+        )
+    titled = TITLED_PR.match(subject)
+    if not titled or not parents or len(parents) > 2:
+        return None
+    if len(parents) == 2:
+        base = graph.merge_base(parents[0], parents[1]) or parents[0]
+        head = parents[1]
+    else:
+        base, head = parents[0], sha
+    return PrCommit(
+        number=int(titled.group(2)), title=titled.group(1), body=rest.strip(), author=author,
+        merged_at=merged_at, merge_sha=sha, base_sha=base, head_sha=head,
+    )
+
+
+def parse_diff_tree(out: bytes, heads: list[str]) -> list[tuple[list[FileChange], str]]:
+    """Split `git diff-tree --stdin -p --numstat -z` output into one result per head.
+
+    A pair with no changes prints nothing, so records are matched to `heads` in order.
+    """
+    results: list[tuple[list[FileChange], str]] = [([], "") for _ in heads]
+    pos, index = 0, 0
+    while pos < len(out) and index < len(heads):
+        while index < len(heads) and not out.startswith(heads[index].encode() + b"\0", pos):
+            index += 1
+        if index == len(heads):
+            break
+        stats, pos = _numstat(out, pos + 41)
+        end = _next_record(out, pos, set(heads[index + 1:]))
+        results[index] = _files_and_diff(stats, out[pos:end])
+        pos, index = end, index + 1
+    return results
+
+
+def _numstat(out: bytes, pos: int) -> tuple[list[tuple[str, str, str, str]], int]:
+    """Read -z numstat entries up to the empty entry; (added, deleted, old, new) each."""
+    stats = []
+    while pos < len(out) and out[pos:pos + 1] != b"\0":
+        end = out.index(b"\0", pos)
+        added, deleted, path = out[pos:end].decode("utf-8", "replace").split("\t", 2)
+        pos = end + 1
+        old = new = path
+        if not path:  # a rename: "A\tD\t\0OLD\0NEW\0"
+            end = out.index(b"\0", pos)
+            old = out[pos:end].decode("utf-8", "replace")
+            pos = end + 1
+            end = out.index(b"\0", pos)
+            new = out[pos:end].decode("utf-8", "replace")
+            pos = end + 1
+        stats.append((added, deleted, old, new))
+    return stats, pos + 1
+
+
+def _next_record(out: bytes, pos: int, upcoming: set[str]) -> int:
+    """Where the next record's "SHA\\0" header starts (it follows the patch's last newline)."""
+    for match in HEADER.finditer(out, pos - 1):
+        if match.group(1).decode() in upcoming:
+            return match.start() + 1
+    return len(out)
+
+
+def _files_and_diff(
+    stats: list[tuple[str, str, str, str]], patch: bytes
+) -> tuple[list[FileChange], str]:
+    sections = re.split(rb"(?m)^(?=diff --git )", patch)
+    sections = [s for s in sections if s.startswith(b"diff --git ")]
+    files, texts = [], []
+    for (added, deleted, old, new), raw in zip(stats, sections, strict=False):
+        binary = added == "-"
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            binary = True
+            text = _binary_section(raw, old, new)
+        files.append(FileChange(
+            path=new, status=section_status(text), additions=0 if binary else int(added),
+            deletions=0 if binary else int(deleted), previous_path=old if old != new else "",
+            binary=binary,
+        ))
+        texts.append(text)
+    return files, "".join(texts)
+
+
+def _binary_section(raw: bytes, old: str, new: str) -> str:
+    """A text that is not UTF-8 is kept as git shows a binary file: named, without lines."""
+    header = raw.split(b"\n--- ", 1)[0].split(b"\n@@", 1)[0]
+    header_text = header.decode("utf-8", "replace").rstrip("\n")
+    return f"{header_text}\nBinary files a/{old} and b/{new} differ\n"
+
+
+LICENSE_FILES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "COPYING", "LICENCE")
+LICENSE_MARKERS = (
+    ("Apache License", "Apache-2.0"),
+    ("GNU AFFERO GENERAL PUBLIC LICENSE", "AGPL-3.0"),
+    ("GNU LESSER GENERAL PUBLIC LICENSE", "LGPL-3.0"),
+    ("GNU GENERAL PUBLIC LICENSE", "GPL-3.0"),
+    ("Mozilla Public License", "MPL-2.0"),
+    ("Permission is hereby granted, free of charge", "MIT"),
+    ("Redistribution and use in source and binary forms", "BSD-3-Clause"),
+    ("This is free and unencumbered software", "Unlicense"),
+)
+
+
+def detect_license(repo: git.Repo) -> str:
+    """SPDX id of the license file at HEAD, "" when there is none or it is not recognised."""
+    try:
+        tree = repo.head.commit.tree
+    except ValueError:
+        return ""
+    for name in LICENSE_FILES:
+        try:
+            text = (tree / name).data_stream.read(8192).decode("utf-8", "replace")
+        except KeyError:
+            continue
+        for marker, spdx in LICENSE_MARKERS:
+            if marker.lower() in text.lower():
+                if spdx == "BSD-3-Clause" and "neither the name" not in text.lower():
+                    return "BSD-2-Clause"
+                return spdx
+        return "NOASSERTION"
+    return ""
+
+
+def _utc(date: str) -> str:
+    return _parse_date(date).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_date(value: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def _parse_since(value: str) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        return _parse_date(value)
+    except ValueError:
+        raise ConfigError(
+            f"--since {value!r} is not a date; use YYYY-MM-DD or an ISO 8601 time"
+        ) from None

@@ -1,0 +1,27 @@
+"""The funnel from crawl to selection, read from the store."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from prsynth.store import Store
+
+
+def collect_stats(store: Store) -> dict[str, Any]:
+    """Counts per repository and per drop reason, for `prsynth stats` and the report."""
+    per_repo: dict[str, dict[str, Any]] = defaultdict(lambda: {"prs": 0, "dropped": {}})
+    for repo, count in store.prs_per_repo().items():
+        per_repo[repo]["prs"] = count
+    dropped: dict[str, dict[str, int]] = defaultdict(dict)
+    for stage, repo, reason, count in store.drop_counts():
+        dropped[stage][reason] = dropped[stage].get(reason, 0) + count
+        if repo:
+            per_repo[repo]["dropped"][reason] = per_repo[repo]["dropped"].get(reason, 0) + count
+    return {
+        "store": str(store.path),
+        "prs": store.count_prs(),
+        "queries": store.count_queries(),
+        "repos": dict(sorted(per_repo.items())),
+        "dropped": {stage: dict(sorted(r.items())) for stage, r in sorted(dropped.items())},
+    }

@@ -1,0 +1,16 @@
+"""The SQLite store: the only place in prsynth that speaks SQL.
+
+`Store` is assembled from one mixin per concept (pull requests, queries, ...), each
+in its own module, over `StoreCore` (connection, migrations, transactions).
+"""
+
+from prsynth.store.core import StoreCore, utcnow
+from prsynth.store.prs import PullRequestStore
+from prsynth.store.queries import QueryStore
+
+
+class Store(PullRequestStore, QueryStore, StoreCore):
+    """Open (creating and migrating if needed) the store at `path`."""
+
+
+__all__ = ["Store", "StoreCore", "utcnow"]

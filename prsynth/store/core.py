@@ -1,0 +1,136 @@
+"""Opening, migrating and transacting on the SQLite store."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from prsynth.errors import StoreError
+from prsynth.migrations import all_migrations
+
+# PRAGMA application_id marks a file as a prsynth store ("PRSY" in ASCII), so another
+# tool's SQLite database is refused instead of being written into.
+APPLICATION_ID = 0x50525359
+
+
+def utcnow() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class StoreCore:
+    """One SQLite file in WAL mode. All SQL in prsynth lives in the `prsynth.store` package."""
+
+    def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
+        self.path = Path(path)
+        if self.path.is_dir():
+            raise StoreError(f"store {self.path} is a directory; pass a file path to --store")
+        if not self.path.parent.exists():
+            raise StoreError(
+                f"store {self.path}: folder {self.path.parent} does not exist; create it first"
+            )
+        self._lock = threading.RLock()
+        try:
+            self.db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            self.db.row_factory = sqlite3.Row
+            self._check_identity()
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"store {self.path} is not a usable SQLite database ({exc}); "
+                "point --store at a prsynth store or a new file"
+            ) from None
+        if migrate:
+            self.migrate()
+
+    def _check_identity(self) -> None:
+        app_id = self.db.execute("PRAGMA application_id").fetchone()[0]
+        tables = self.db.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+        ).fetchone()[0]
+        if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables):
+            raise StoreError(
+                f"store {self.path} is a SQLite database of another program, not a prsynth "
+                "store; point --store at a prsynth store or a new file"
+            )
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> list[str]:
+        """Apply every migration newer than the store, each in its own transaction."""
+        migrations = all_migrations()
+        current = self.schema_version
+        latest = migrations[-1].number if migrations else 0
+        if current > latest:
+            raise StoreError(
+                f"store {self.path} has schema {current}, newer than this prsynth knows "
+                f"({latest}); upgrade prsynth"
+            )
+        applied = []
+        for migration in migrations:
+            if migration.number <= current:
+                continue
+            with self.transaction():
+                if migration.number == 1:
+                    self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    self.db.execute(
+                        "CREATE TABLE migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                        " applied_at TEXT NOT NULL)"
+                    )
+                migration.module.apply(self.db)
+                self.db.execute(
+                    "INSERT INTO migrations (number, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.number, migration.name, utcnow()),
+                )
+                self.db.execute(f"PRAGMA user_version = {migration.number}")
+            applied.append(migration.name)
+        return applied
+
+    def applied_migrations(self) -> list[str]:
+        return [r["name"] for r in self.db.execute("SELECT name FROM migrations ORDER BY number")]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One unit of work: committed whole or not at all (nested calls join the outer one)."""
+        with self._lock:
+            if self.db.in_transaction:
+                yield self.db
+                return
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row["value"] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
