@@ -1,4 +1,4 @@
-"""Core tables: repositories, pull requests, queries, drop reasons, key/value meta."""
+"""Core tables: repositories, pull requests, queries, drop reasons, stage fingerprints, meta."""
 
 import sqlite3
 
@@ -67,6 +67,12 @@ def apply(db: sqlite3.Connection) -> None:
             detail TEXT NOT NULL DEFAULT '',
             created_at TEXT NOT NULL,
             PRIMARY KEY (stage, item)
+        );
+        CREATE TABLE stages (
+            stage TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            summary TEXT NOT NULL DEFAULT '{}'
         );
         CREATE TABLE meta (
             key TEXT PRIMARY KEY,

@@ -4,7 +4,7 @@
 in its own module, over `StoreCore` (connection, migrations, transactions).
 """
 
-from prsynth.store.core import StoreCore, utcnow
+from prsynth.store.core import StoreCore, fingerprint, utcnow
 from prsynth.store.prs import PullRequestStore
 from prsynth.store.queries import QueryStore
 
@@ -13,4 +13,4 @@ class Store(PullRequestStore, QueryStore, StoreCore):
     """Open (creating and migrating if needed) the store at `path`."""
 
 
-__all__ = ["Store", "StoreCore", "utcnow"]
+__all__ = ["Store", "StoreCore", "fingerprint", "utcnow"]

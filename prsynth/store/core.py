@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -16,6 +18,12 @@ from prsynth.migrations import all_migrations
 # PRAGMA application_id marks a file as a prsynth store ("PRSY" in ASCII), so another
 # tool's SQLite database is refused instead of being written into.
 APPLICATION_ID = 0x50525359
+
+
+def fingerprint(*parts: Any) -> str:
+    """A stable id of what determines a stage's output (config ids, input hashes)."""
+    blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
 def utcnow() -> str:
@@ -124,6 +132,30 @@ class StoreCore:
                 "INSERT INTO meta (key, value) VALUES (?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
+            )
+
+    def stage_fingerprint(self, stage: str) -> str | None:
+        """The fingerprint a stage stored when it last finished (None: never ran)."""
+        row = self.db.execute(
+            "SELECT fingerprint FROM stages WHERE stage = ?", (stage,)
+        ).fetchone()
+        return row["fingerprint"] if row else None
+
+    def stage_summary(self, stage: str) -> dict[str, Any]:
+        row = self.db.execute("SELECT summary FROM stages WHERE stage = ?", (stage,)).fetchone()
+        return json.loads(row["summary"]) if row else {}
+
+    def finish_stage(
+        self, stage: str, fingerprint: str, summary: dict[str, Any] | None = None
+    ) -> None:
+        """Record that `stage` finished for `fingerprint` (call inside the stage's last
+        transaction, so results and fingerprint commit together)."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO stages (stage, fingerprint, finished_at, summary) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (stage) DO UPDATE SET fingerprint = excluded.fingerprint,"
+                " finished_at = excluded.finished_at, summary = excluded.summary",
+                (stage, fingerprint, utcnow(), json.dumps(summary or {}, sort_keys=True)),
             )
 
     def close(self) -> None:
