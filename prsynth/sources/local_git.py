@@ -152,7 +152,7 @@ class LocalGitSource:
             out = self.git_repo.git.execute(
                 ["git", "diff-tree", "--stdin", "-r", "-M", "-p", "--numstat", "-z",
                  "--full-index", "--no-color", "--no-ext-diff"],
-                istream=stdin, stdout_as_string=False,
+                istream=stdin, stdout_as_string=False, strip_newline_in_stdout=False,
             )
         return parse_diff_tree(out, [c.head_sha for c in batch])
 
