@@ -267,3 +267,65 @@ def relabel_clusters(store: Store, top_n: int = 3) -> dict[int, str]:
     labels = ctfidf_labels([texts[q] for q in ids], [assignments[q][0] for q in ids], top_n)
     store.replace_cluster_labels(labels)
     return {c: label for c, (label, _) in labels.items()}
+
+
+def _optional_read(store: Store, method: str) -> Any:
+    """Read another stage's output when this store has that stage (scores, selection)."""
+    read = getattr(store, method, None)
+    return read() if callable(read) else None
+
+
+def cluster_overview(store: Store) -> list[dict[str, Any]]:
+    """One row per cluster: id, size, label, mean quality, number selected, repositories."""
+    assignments = store.clusters()
+    if not assignments:
+        raise MissingStageError("no clusters yet; run `prsynth cluster` first")
+    labels = store.cluster_labels()
+    repos = {s.query_id: s.repo for s in store.query_sources()}
+    scores = _optional_read(store, "query_scores") or {}
+    selected = _optional_read(store, "selected_query_ids")
+    members: dict[int, list[str]] = {}
+    for query_id, (cluster, _) in assignments.items():
+        members.setdefault(cluster, []).append(query_id)
+    rows = []
+    for cluster in sorted(members):
+        ids = members[cluster]
+        quality = [scores[q] for q in ids if q in scores]
+        covered = Counter(repos.get(q, "") for q in ids)
+        rows.append({
+            "cluster": cluster, "size": len(ids), "label": labels.get(cluster, ""),
+            "mean_quality": round(sum(quality) / len(quality), 4) if quality else None,
+            "selected": sum(1 for q in ids if q in selected) if selected is not None else None,
+            "repos": len(covered),
+            "top_repos": [repo for repo, _ in covered.most_common(3)],
+        })
+    return rows
+
+
+def cluster_detail(store: Store, cluster: int, limit: int = 20) -> dict[str, Any]:
+    """One cluster's label and its members, nearest the centroid first."""
+    labels = store.cluster_labels()
+    if not labels:
+        raise MissingStageError("no clusters yet; run `prsynth cluster` first")
+    if cluster not in labels:
+        raise ConfigError(
+            f"cluster {cluster} does not exist; clusters are {min(labels)}..{max(labels)} "
+            "(see `prsynth clusters`)"
+        )
+    members = store.cluster_members(cluster)
+    sources = {s.query_id: s for s in store.query_sources()}
+    scores = _optional_read(store, "query_scores") or {}
+    selected = _optional_read(store, "selected_query_ids") or set()
+    shown = members[:limit] if limit > 0 else members
+    return {
+        "cluster": cluster, "label": labels[cluster], "size": len(members),
+        "members": [
+            {
+                "query_id": query_id, "pr_id": sources[query_id].pr_id,
+                "title": sources[query_id].title, "distance": distance,
+                "quality": scores.get(query_id), "selected": query_id in selected,
+                "query": sources[query_id].text,
+            }
+            for query_id, distance in shown
+        ],
+    }

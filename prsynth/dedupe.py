@@ -234,7 +234,7 @@ def dedupe(
     )
     with store.transaction():
         store.replace_duplicates(duplicates)
-        store.finish_stage("dedupe", stage_print, report.to_dict())
+        store.finish_stage("dedupe", stage_print, {**report.to_dict(), "model": model})
     if progress:
         progress(3, 3)
     log.info(report.summary())
@@ -256,3 +256,26 @@ def _reason(member: QuerySource, representative: QuerySource) -> str:
         return "same_change"
     return "near"
 
+
+
+def duplicate_listing(store: Store, limit: int = 20) -> list[dict[str, Any]]:
+    """The largest duplicate groups with their texts, for `prsynth dupes`."""
+    if store.stage_fingerprint("dedupe") is None:
+        raise MissingStageError("no duplicate groups yet; run `prsynth dedupe` first")
+    sources = {s.query_id: s for s in store.query_sources()}
+    groups = list(store.duplicate_groups().items())
+    listing = []
+    for representative, duplicates in groups[:limit] if limit > 0 else groups:
+        kept = sources[representative]
+        listing.append({
+            "representative": {"id": kept.query_id, "pr_id": kept.pr_id, "query": kept.text},
+            "duplicates": [
+                {
+                    "id": d.query_id, "pr_id": sources[d.query_id].pr_id,
+                    "query": sources[d.query_id].text, "reason": d.reason,
+                    "similarity": d.similarity,
+                }
+                for d in duplicates
+            ],
+        })
+    return listing
