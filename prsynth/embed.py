@@ -89,16 +89,13 @@ def _load_sentence_transformer(path: str, name: str) -> Any:
 
     try:
         return SentenceTransformer(path, device="cpu")
-    except (OSError, ValueError) as exc:
-        log.info("loading %s failed: %s", name, exc)
-        raise ConfigError(
-            _unknown_model(name, "is not a local model folder or cached model")
-        ) from None
-    except Exception as exc:  # sentence-transformers raises many types for a broken folder
-        log.info("loading %s failed: %s", name, exc)
-        raise ConfigError(
-            _unknown_model(name, f"could not be loaded ({type(exc).__name__})")
-        ) from None
+    except Exception as exc:  # sentence-transformers raises many types for a bad folder
+        log.info("loading %s failed: %s: %s", name, type(exc).__name__, exc)
+        why = (
+            "is a folder without a loadable sentence-transformers model"
+            if Path(path).is_dir() else "is not a local model folder or cached model"
+        )
+        raise ConfigError(_unknown_model(name, why)) from None
 
 
 def load_embedder(name: str) -> Embedder:

@@ -84,6 +84,14 @@ def test_unknown_model_is_a_one_line_error_that_says_how_to_point_at_a_folder(
         assert store.count_vectors() == 0 and store.stage_fingerprint("embed") is None
 
 
+def test_folder_without_a_model_is_a_config_error(store: Store, tmp_path):
+    add_query(store, "q1", "Add a --json flag", number=1)
+    (tmp_path / "not-a-model").mkdir()
+    with pytest.raises(ConfigError, match="folder without a loadable sentence-transformers"):
+        embed_queries(store, EmbedConfig(model=str(tmp_path / "not-a-model")))
+    assert store.count_vectors() == 0
+
+
 def test_model_path_that_is_a_file_is_rejected(tmp_path):
     file = tmp_path / "model.bin"
     file.write_bytes(b"weights")
@@ -117,3 +125,34 @@ def test_batch_size_below_one_is_a_config_error(store: Store):
     add_query(store, "q1", "Add a --json flag", number=1)
     with pytest.raises(ConfigError, match="batch size 0"):
         embed_queries(store, EmbedConfig(batch_size=0))
+
+
+class InterruptedEmbedder(Embedder):
+    """Embeds the first chunk, then the user presses Ctrl-C; remembers what it was given."""
+
+    name = "counting"
+
+    def __init__(self, interrupt_on_call: int | None) -> None:
+        self.interrupt_on_call = interrupt_on_call
+        self.texts: list[str] = []
+
+    def embed(self, texts, batch_size=64):
+        if len(self.texts) and self.interrupt_on_call == 2:
+            raise KeyboardInterrupt
+        self.texts.extend(texts)
+        rng = np.random.default_rng(len(self.texts))
+        return rng.standard_normal((len(texts), 8)).astype(np.float32)
+
+
+def test_interrupted_embed_keeps_finished_batches_and_resumes(store: Store):
+    for number in range(300):
+        add_query(store, f"q{number}", f"Request number {number}", number=number + 1)
+    config = EmbedConfig(model="counting", batch_size=8)
+    with pytest.raises(KeyboardInterrupt):
+        embed_queries(store, config, embedder=InterruptedEmbedder(interrupt_on_call=2))
+    stored = store.count_vectors("counting")
+    assert 0 < stored < 300 and store.stage_fingerprint("embed") is None
+    resumed = InterruptedEmbedder(interrupt_on_call=None)
+    report = embed_queries(store, config, embedder=resumed)
+    assert len(resumed.texts) == report.embedded == 300 - stored
+    assert store.count_vectors("counting") == 300 and store.stage_fingerprint("embed")
