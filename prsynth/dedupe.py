@@ -184,7 +184,8 @@ def dedupe(
     if ids != [s.query_id for s in sources]:
         missing = len(sources) - len(ids)
         raise MissingStageError(
-            f"{missing} queries have no {model} vector; run `prsynth embed` first"
+            f"{missing} queries have no {model} vector; run `prsynth embed` first "
+            "(dedupe uses the [embed] model of the config)"
         )
     check_vectors(vectors, f"stored {model} vectors")
     stage_print = dedupe_fingerprint(store, model, threshold)
