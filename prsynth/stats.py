@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from prsynth.config import EmbedConfig
 from prsynth.store import Store
+from prsynth.store.vectors import text_hash
 
 
 def collect_stats(store: Store) -> dict[str, Any]:
@@ -22,6 +24,19 @@ def collect_stats(store: Store) -> dict[str, Any]:
         "store": str(store.path),
         "prs": store.count_prs(),
         "queries": store.count_queries(),
+        **vector_stats(store),
         "repos": dict(sorted(per_repo.items())),
         "dropped": {stage: dict(sorted(r.items())) for stage, r in sorted(dropped.items())},
+    }
+
+
+def vector_stats(store: Store) -> dict[str, Any]:
+    """How many queries are embedded (with the model embed last used), duplicates, clusters."""
+    model = store.stage_summary("embed").get("model", EmbedConfig().model)
+    cached = store.cached_text_hashes(model)
+    return {
+        "embedded": sum(1 for s in store.query_sources() if text_hash(s.text) in cached),
+        "embedding_model": model,
+        "duplicates": len(store.duplicate_query_ids()),
+        "clusters": len(store.cluster_labels()),
     }

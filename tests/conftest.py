@@ -39,3 +39,11 @@ def run_cli(store_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
         return CliRunner().invoke(cli, ["--store", str(store_path), *args], input=input)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The packaged all-MiniLM-L6-v2, loaded once per session (prsynth caches it by name)."""
+    from prsynth.embed import DEFAULT_MODEL, load_embedder
+
+    return load_embedder(DEFAULT_MODEL)

@@ -30,5 +30,9 @@ def command(run: RunContext, as_json: bool) -> None:
     console = Console()
     console.print(table)
     console.print(f"queries: {stats['queries']}")
+    console.print(
+        f"embedded: {stats['embedded']} ({stats['embedding_model']}), "
+        f"duplicates: {stats['duplicates']}, clusters: {stats['clusters']}"
+    )
     for stage, reasons in stats["dropped"].items():
         console.print(f"dropped at {stage}: " + ", ".join(f"{r} {n}" for r, n in reasons.items()))

