@@ -29,6 +29,7 @@ class CrawlConfig:
 
     max_diff_bytes: int = 200_000
     include_bots: bool = False
+    max_requests: int = 0  # API requests per run, over every GitHub source (0: no cap)
 
 
 @dataclass
@@ -51,7 +52,13 @@ class SourceConfig:
 
 @dataclass
 class GithubConfig:
+    """The GitHub API (github.com, Enterprise, or any server speaking it) and how hard to try."""
+
     api_url: str = "https://api.github.com"
+    max_retries: int = 5  # per request, for 5xx answers, dropped connections, secondary limits
+    max_failures: int = 20  # per repository, before giving up on it and going on
+    backoff: float = 1.0  # seconds before the first retry; doubles each time
+    secondary_wait: float = 60.0  # a secondary rate limit without Retry-After
 
 
 @dataclass

@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import fcntl
 import logging
+import os
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prsynth.filters import PullRequestFilter, default_filters, first_drop_reason
-from prsynth.records import PullRequest
+from github import GithubException
+
+from prsynth.config import Config, SourceConfig
+from prsynth.errors import ConfigError, PartialFailure, PrsynthError, SourceError, StoreError
+from prsynth.filters import (
+    DropBots,
+    DropUnmerged,
+    PullRequestFilter,
+    default_filters,
+    first_drop_reason,
+)
+from prsynth.records import PullRequest, check_repo_name, is_bot
 from prsynth.sources.dumps import BadLine, DumpSource
+from prsynth.sources.github import (
+    ANONYMOUS_NOTE,
+    DEFAULT_API_URL,
+    GitHubClient,
+    GitHubSource,
+    RequestBudget,
+    RequestBudgetSpent,
+    RetryPolicy,
+)
 from prsynth.sources.local_git import LocalGitSource
 from prsynth.store import Store
+from prsynth.store.github import GitHubCursor
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -29,6 +53,9 @@ class CrawlReport:
     skipped: Counter[str] = field(default_factory=Counter)
     bad_lines: list[BadLine] = field(default_factory=list)
     error: str = ""
+    exit_code: int = 0  # of the error: 2 bad input, 3 request budget spent, else 1
+    requests: int = 0  # API requests this source used
+    rate_limit_left: int | None = None
 
     @property
     def failed(self) -> bool:
@@ -39,7 +66,8 @@ class CrawlReport:
             "source": self.source, "new": self.new, "updated": self.updated,
             "unchanged": self.unchanged, "skipped": dict(sorted(self.skipped.items())),
             "bad_lines": [{"line": b.line, "reason": b.reason} for b in self.bad_lines],
-            "error": self.error,
+            "error": self.error, "requests": self.requests,
+            "rate_limit_left": self.rate_limit_left,
         }
 
     def summary(self) -> str:
@@ -47,6 +75,9 @@ class CrawlReport:
         line = f"{self.source}: {self.new} new, {self.updated} updated, skipped: {skipped}"
         if self.bad_lines:
             line += f", {len(self.bad_lines)} bad lines"
+        if self.requests:
+            left = "unknown" if self.rate_limit_left is None else self.rate_limit_left
+            line += f"; {self.requests} requests, rate limit {left} left"
         return line + (f"; FAILED: {self.error}" if self.error else "")
 
 
@@ -116,15 +147,317 @@ def store_prs(
     *,
     limit: int = 0,
     stage_item: str,
+    known: set[str] | None = None,
+    on_stored: Callable[[PullRequest], None] | None = None,
 ) -> None:
-    """Filter and store PRs one transaction each, counting every drop by its reason."""
+    """Filter and store PRs one transaction each, counting every drop by its reason.
+
+    A PR in `known` counts as updated, not new; `on_stored` runs inside the PR's
+    transaction (a source's bookkeeping commits with the PR or not at all).
+    """
     for pr in prs:
         reason = first_drop_reason(pr, filters)
-        if reason:
-            report.skipped[reason] += 1
-            store.record_drop(stage_item, pr.id, reason, repo=pr.repo)
-            continue
-        if store.put_pr(pr, replace=True):
-            report.new += 1
+        with store.transaction():
+            if reason:
+                report.skipped[reason] += 1
+                store.record_drop(stage_item, pr.id, reason, repo=pr.repo)
+            elif store.put_pr(pr, replace=True):
+                if known is not None and pr.id in known:
+                    report.updated += 1
+                else:
+                    report.new += 1
+            if on_stored:
+                on_stored(pr)
         if limit and report.new >= limit:
             break
+
+
+def github_client(
+    api_url: str = "",
+    *,
+    budget: RequestBudget | None = None,
+    policy: RetryPolicy | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> GitHubClient:
+    """A client with the token from $GITHUB_TOKEN (the only place it is read)."""
+    token = os.environ.get("GITHUB_TOKEN", "").strip() or None
+    return GitHubClient(api_url or DEFAULT_API_URL, token, budget=budget, policy=policy,
+                        notify=notify)
+
+
+def crawl_github(
+    store: Store,
+    repos: Sequence[str],
+    *,
+    client: GitHubClient,
+    limit: int = 0,
+    since: str = "",
+    include_bots: bool = False,
+    max_diff_bytes: int = 200_000,
+    filters: list[PullRequestFilter] | None = None,
+    on_report: Callable[[CrawlReport], None] | None = None,
+) -> list[CrawlReport]:
+    """Crawl each repository in turn; one failing repository does not stop the others."""
+    chain = filters if filters is not None else default_filters(include_bots=include_bots)
+    chain = [DropUnmerged(), *chain]
+    since_iso = _since(since)
+    reports = []
+    spent = ""
+    for repo in repos:
+        report = CrawlReport(source=repo)
+        if spent:
+            report.error, report.exit_code = f"not crawled: {spent}", 3
+        else:
+            before = client.requests
+            try:
+                _crawl_github_repo(store, client, repo, report, limit=limit, since=since_iso,
+                                   chain=chain, max_diff_bytes=max_diff_bytes)
+            except RequestBudgetSpent as exc:
+                spent = str(exc)
+                report.error, report.exit_code = spent, exc.exit_code
+            except PrsynthError as exc:
+                report.error, report.exit_code = str(exc), exc.exit_code
+            except GithubException as exc:
+                report.error, report.exit_code = _github_error(repo, client, exc), 1
+            report.requests = client.requests - before
+            report.rate_limit_left = client.remaining
+        reports.append(report)
+        if on_report:
+            on_report(report)
+    return reports
+
+
+def _crawl_github_repo(
+    store: Store,
+    client: GitHubClient,
+    repo: str,
+    report: CrawlReport,
+    *,
+    limit: int,
+    since: str,
+    chain: list[PullRequestFilter],
+    max_diff_bytes: int,
+) -> None:
+    """List PRs by last update, newest first, down to the cursor; fetch what changed."""
+    check_repo_name(repo)
+    client.start_repository()
+    source = GitHubSource(client, repo, cache=store, max_diff_bytes=max_diff_bytes)
+    info = source.repository()
+    store.put_repo(repo, license=info.license, stars=info.stars,
+                   description=info.description, language=info.language)
+    cursor = store.github_cursor(repo)
+    if cursor is not None and cursor.since > since:
+        cursor = None  # it covers less history than this run asks for
+    stop_before = max(cursor.updated_at if cursor else "", since)
+    seen = store.github_seen(repo)
+    known = store.pr_ids(repo)
+    skip_bot_files = any(isinstance(f, DropBots) for f in chain)
+    versions: dict[str, str] = {}
+    state = {"complete": False, "newest": cursor.updated_at if cursor else "", "etag": ""}
+
+    def changed_prs() -> Iterator[PullRequest]:
+        for page in source.pull_pages(etag=cursor.list_etag if cursor else ""):
+            if page.not_modified:
+                return  # nothing changed since the last complete pass
+            state["etag"] = state["etag"] or page.etag
+            for pull in page.pulls:
+                updated = _iso(pull.updated_at)
+                state["newest"] = max(state["newest"], updated)
+                if updated < stop_before:
+                    state["complete"] = True
+                    return
+                pr_id = f"{repo}#{pull.number}"
+                if seen.get(pr_id) == updated:
+                    report.unchanged += 1
+                    continue
+                merged = _iso(pull.merged_at)
+                if merged and merged < since:
+                    continue
+                author = pull.user.login if pull.user else ""
+                with_files = bool(merged) and not (skip_bot_files and is_bot(author))
+                pr = source.pull_request(pull, with_files=with_files)
+                pr.license, pr.stars = info.license, info.stars
+                pr.repo_description, pr.repo_language = info.description, info.language
+                versions[pr.id] = updated
+                yield pr
+        state["complete"] = True
+
+    store_prs(store, changed_prs(), chain, report, limit=limit, stage_item="crawl", known=known,
+              on_stored=lambda pr: store.mark_github_seen(pr.id, repo, versions[pr.id]))
+    if state["complete"]:
+        store.set_github_cursor(repo, GitHubCursor(
+            updated_at=state["newest"], since=cursor.since if cursor else since,
+            list_etag=state["etag"]))
+
+
+def _github_error(repo: str, client: GitHubClient, exc: GithubException) -> str:
+    """A one-line message for an answer that retrying will not fix."""
+    if exc.status == 404:
+        hint = "check the name" + (", or set GITHUB_TOKEN if it is private"
+                                   if client.anonymous else " and the token's access")
+        return f"repository {repo} not found at {client.api_url} (404); {hint}"
+    if exc.status == 401:
+        return f"repository {repo}: GitHub refused the credentials (401); check GITHUB_TOKEN"
+    message = exc.data.get("message", "") if isinstance(exc.data, dict) else ""
+    return (f"repository {repo}: access denied (HTTP {exc.status}: {message});"
+            " check the token's access")
+
+
+def _since(value: str) -> str:
+    """--since as the ISO form GitHub uses, so it compares as a string."""
+    if not value:
+        return ""
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"--since {value!r} is not a date; use YYYY-MM-DD or an ISO 8601 time"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return _iso(parsed)
+
+
+def _iso(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class CrawlLocked(PrsynthError):
+    """Another crawl holds the store."""
+
+
+@contextlib.contextmanager
+def crawl_lock(store_path: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on `store_path` for one crawl; a second crawl fails at once.
+
+    An OS file lock (flock) next to the store: the kernel releases it when the process
+    ends, even on kill -9, so a crashed crawl never leaves a stale lock.
+    """
+    lock_path = Path(f"{store_path}.crawl-lock")
+    if not lock_path.parent.exists():
+        raise StoreError(
+            f"store {store_path}: folder {lock_path.parent} does not exist; create it first")
+    handle = lock_path.open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise CrawlLocked(
+            f"another crawl (pid {holder}) is running on store {store_path}; "
+            "wait for it to finish"
+        ) from None
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+SOURCE_KINDS = ("github", "git", "import")
+
+
+def check_sources(sources: Sequence[SourceConfig]) -> None:
+    """Refuse a config whose [[sources]] cannot run, naming the entry and key."""
+    if not sources:
+        raise ConfigError(
+            "the config has no [[sources]] entries; add some (see README 'Scheduled crawls')"
+            " or use `prsynth crawl github|git|import`"
+        )
+    for index, source in enumerate(sources):
+        where = f"sources[{index}]"
+        if source.kind not in SOURCE_KINDS:
+            raise ConfigError(
+                f"config key '{where}.kind' must be one of {', '.join(SOURCE_KINDS)},"
+                f" got {source.kind!r}"
+            )
+        if source.kind == "github" and not (source.repos or source.repo):
+            raise ConfigError(f"config {where}: a github source needs 'repos' (OWNER/NAME list)")
+        if source.kind == "git" and not (source.path and source.repo):
+            raise ConfigError(f"config {where}: a git source needs 'path' and 'repo'")
+        if source.kind == "import" and not source.path:
+            raise ConfigError(f"config {where}: an import source needs 'path'")
+        try:
+            _since(source.since)
+        except ConfigError:
+            raise ConfigError(
+                f"config key '{where}.since' is not a date ({source.since!r}); use YYYY-MM-DD"
+            ) from None
+
+
+def crawl_sources(
+    store: Store,
+    config: Config,
+    *,
+    max_requests: int = 0,
+    notify: Callable[[str], None] | None = None,
+    on_report: Callable[[CrawlReport], None] | None = None,
+) -> list[CrawlReport]:
+    """Run every [[sources]] entry of `config` with its filters, one report per repository."""
+    check_sources(config.sources)
+    budget = RequestBudget(max_requests or config.crawl.max_requests)
+    settings = config.github
+    policy = RetryPolicy(max_retries=settings.max_retries, max_failures=settings.max_failures,
+                         backoff=settings.backoff, secondary_wait=settings.secondary_wait)
+    clients: dict[str, GitHubClient] = {}
+    reports: list[CrawlReport] = []
+    for source in config.sources:
+        chain = default_filters(
+            include_bots=source.include_bots or config.crawl.include_bots,
+            min_changed_lines=source.min_changed_lines,
+            max_changed_lines=source.max_changed_lines,
+            exclude_paths=source.exclude_paths, licenses=source.licenses,
+        )
+        if source.kind == "github":
+            api_url = source.api_url or settings.api_url
+            if api_url not in clients:
+                clients[api_url] = github_client(api_url, budget=budget, policy=policy,
+                                                 notify=notify)
+                if clients[api_url].anonymous and len(clients) == 1 and notify:
+                    notify(ANONYMOUS_NOTE)
+            repos = [*source.repos, *([source.repo] if source.repo else [])]
+            reports += crawl_github(
+                store, repos, client=clients[api_url], limit=source.limit, since=source.since,
+                max_diff_bytes=config.crawl.max_diff_bytes, filters=chain, on_report=on_report,
+            )
+            continue
+        try:
+            if source.kind == "git":
+                report = crawl_git(store, source.path, source.repo, limit=source.limit,
+                                   since=source.since, filters=chain,
+                                   max_diff_bytes=config.crawl.max_diff_bytes)
+            else:
+                report = crawl_import(store, source.path, filters=chain,
+                                      max_diff_bytes=config.crawl.max_diff_bytes)
+        except PrsynthError as exc:
+            report = CrawlReport(source=source.repo or source.path, error=str(exc),
+                                 exit_code=exc.exit_code)
+        reports.append(report)
+        if on_report:
+            on_report(report)
+    return reports
+
+
+def crawl_outcome(reports: Sequence[CrawlReport]) -> PrsynthError | None:
+    """The error a run ends with (None: all done): 3 partly done, 2 all bad input, else 1."""
+    failed = [r for r in reports if r.failed or r.bad_lines]
+    if not failed:
+        return None
+    if len(failed) < len(reports) or any(r.exit_code == 3 or not r.failed for r in failed):
+        return PartialFailure(
+            f"{len(failed)} of {len(reports)} sources failed or were cut short;"
+            " the rest is stored"
+        )
+    if len(failed) == 1:
+        error = failed[0].error
+    else:
+        error = f"all {len(failed)} sources failed"
+    if all(r.exit_code == 2 for r in failed):
+        return ConfigError(error)
+    return SourceError(error)

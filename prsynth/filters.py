@@ -26,6 +26,13 @@ class DropBots(PullRequestFilter):
         return "bot_author" if pr.author_is_bot else None
 
 
+class DropUnmerged(PullRequestFilter):
+    """For sources that also list closed PRs that were never merged (GitHub)."""
+
+    def check(self, pr: PullRequest) -> str | None:
+        return None if pr.merged_at else "not_merged"
+
+
 class DropEmptyDiffs(PullRequestFilter):
     def check(self, pr: PullRequest) -> str | None:
         if not pr.files:

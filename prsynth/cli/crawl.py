@@ -5,13 +5,83 @@ from __future__ import annotations
 import click
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
-from prsynth.crawl import CrawlReport, crawl_git, crawl_import
+from prsynth.config import load_config
+from prsynth.crawl import (
+    CrawlReport,
+    crawl_git,
+    crawl_github,
+    crawl_import,
+    crawl_lock,
+    crawl_outcome,
+    crawl_sources,
+    github_client,
+)
 from prsynth.errors import PartialFailure
+from prsynth.sources.github import ANONYMOUS_NOTE, RequestBudget, RetryPolicy
 
 
-@click.group("crawl")
-def command() -> None:
-    """Pull merged PRs from GitHub, local clones or dumps into the store."""
+@click.group("crawl", invoke_without_command=True)
+@click.option("--config", "config_path", metavar="FILE", default=None,
+              help="Crawl every [[sources]] entry of this config file.")
+@click.option("--max-requests", type=click.IntRange(min=0), default=0,
+              help="Stop after N GitHub API requests (0: no cap).")
+@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON on stdout.")
+@click.pass_context
+def command(ctx: click.Context, config_path: str | None, max_requests: int,
+            as_json: bool) -> None:
+    """Pull merged PRs from GitHub, local clones or dumps into the store.
+
+    Without a subcommand, crawl every [[sources]] entry of the config file
+    (--config FILE here, or the global one): the form for cron and systemd timers.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    run: RunContext = ctx.obj
+    if config_path is not None:
+        run.config = load_config(config_path)
+        if not ctx.parent.params.get("store"):
+            run.store_path = run.config.store
+    with crawl_lock(run.store_path):
+        reports = crawl_sources(run.store(), run.config, max_requests=max_requests,
+                                notify=_say, on_report=_log_line)
+    _finish_all(reports, as_json)
+
+
+@command.command("github")
+@click.argument("repos", nargs=-1, required=True, metavar="OWNER/NAME...")
+@click.option("--api-url", default="", metavar="URL",
+              help="GitHub Enterprise or another server speaking the GitHub REST API "
+                   "(default: `[github] api_url` in the config, else api.github.com).")
+@click.option("--limit", type=click.IntRange(min=0), default=0,
+              help="Store at most N new PRs per repository.")
+@click.option("--since", default="", metavar="DATE", help="Only PRs merged on or after DATE.")
+@click.option("--include-bots", is_flag=True, help="Keep PRs by bots (dropped by default).")
+@click.option("--max-requests", type=click.IntRange(min=0), default=0,
+              help="Stop after N API requests (0: no cap).")
+@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON on stdout.")
+@pass_run
+def crawl_github_command(
+    run: RunContext, repos: tuple[str, ...], api_url: str, limit: int, since: str,
+    include_bots: bool, max_requests: int, as_json: bool,
+) -> None:
+    """Crawl merged PRs of GitHub repositories (token from $GITHUB_TOKEN), incrementally."""
+    settings = run.config.github
+    client = github_client(
+        api_url or settings.api_url,
+        budget=RequestBudget(max_requests or run.config.crawl.max_requests),
+        policy=RetryPolicy(max_retries=settings.max_retries, max_failures=settings.max_failures,
+                           backoff=settings.backoff, secondary_wait=settings.secondary_wait),
+        notify=_say,
+    )
+    if client.anonymous:
+        _say(ANONYMOUS_NOTE)
+    with crawl_lock(run.store_path):
+        reports = crawl_github(
+            run.store(), list(repos), client=client, limit=limit, since=since,
+            include_bots=include_bots or run.config.crawl.include_bots,
+            max_diff_bytes=run.config.crawl.max_diff_bytes, on_report=_log_line,
+        )
+    _finish_all(reports, as_json)
 
 
 @command.command("git")
@@ -27,7 +97,7 @@ def crawl_git_command(
     as_json: bool,
 ) -> None:
     """Mine merged PRs from the local clone at PATH (merge and squash commits)."""
-    with progress_bar(f"mining {repo}") as progress:
+    with crawl_lock(run.store_path), progress_bar(f"mining {repo}") as progress:
         report = crawl_git(
             run.store(), path, repo, limit=limit, since=since,
             include_bots=include_bots or run.config.crawl.include_bots,
@@ -43,11 +113,29 @@ def crawl_git_command(
 @pass_run
 def crawl_import_command(run: RunContext, file: str, include_bots: bool, as_json: bool) -> None:
     """Load PR records from a JSONL FILE (prsynth export format or SWE-bench rows)."""
-    report = crawl_import(
-        run.store(), file, include_bots=include_bots or run.config.crawl.include_bots,
-        max_diff_bytes=run.config.crawl.max_diff_bytes,
-    )
+    with crawl_lock(run.store_path):
+        report = crawl_import(
+            run.store(), file, include_bots=include_bots or run.config.crawl.include_bots,
+            max_diff_bytes=run.config.crawl.max_diff_bytes,
+        )
     _finish(report, as_json)
+
+
+def _say(message: str) -> None:
+    click.echo(f"prsynth: {message}", err=True)
+
+
+def _log_line(report: CrawlReport) -> None:
+    """One line per repository on stderr as it finishes, for cron and journald logs."""
+    click.echo(report.summary(), err=True)
+
+
+def _finish_all(reports: list[CrawlReport], as_json: bool) -> None:
+    if as_json:
+        echo_json([r.to_dict() for r in reports])
+    error = crawl_outcome(reports)
+    if error is not None:
+        raise error
 
 
 def _finish(report: CrawlReport, as_json: bool) -> None:

@@ -84,9 +84,14 @@ class StoreCore:
                 f"store {self.path} has schema {current}, newer than this prsynth knows "
                 f"({latest}); upgrade prsynth"
             )
+        # Numbers are taken in parallel branches, so a store may already be at a higher
+        # number than a migration merged later: apply whatever is not recorded as applied.
+        done: set[int] = set()
+        if current:
+            done = {r[0] for r in self.db.execute("SELECT number FROM migrations")}
         applied = []
         for migration in migrations:
-            if migration.number <= current:
+            if migration.number in done:
                 continue
             with self.transaction():
                 if migration.number == 1:
@@ -100,7 +105,8 @@ class StoreCore:
                     "INSERT INTO migrations (number, name, applied_at) VALUES (?, ?, ?)",
                     (migration.number, migration.name, utcnow()),
                 )
-                self.db.execute(f"PRAGMA user_version = {migration.number}")
+                done.add(migration.number)
+                self.db.execute(f"PRAGMA user_version = {max(done)}")
             applied.append(migration.name)
         return applied
 
