@@ -52,7 +52,8 @@ class Fault:
     """Answer requests whose path matches `pattern` with `kind`, `times` times (0: always)."""
 
     pattern: str
-    kind: str  # primary | secondary | secondary429 | 500 | 502 | drop | 404 | 401 | 403 | slow
+    # primary | spent | secondary | secondary429 | 500 | 502 | drop | 404 | 401 | 403 | slow
+    kind: str
     times: int = 1
     reset_in: float = 1.5
     retry_after: int = 1
@@ -75,7 +76,8 @@ class GitHubServer:
     """Start with `with GitHubServer() as server:`; `server.api_url` is the base URL."""
 
     def __init__(self) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Handler,), {"github": self}))
+        handler = type("Handler", (_Handler,), {"github": self})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
         self.repos: dict[str, FakeRepo] = {}
         self.log: list[LoggedRequest] = []
@@ -182,6 +184,10 @@ class GitHubServer:
         if fault:
             if fault.kind == "slow":
                 time.sleep(fault.delay)
+            elif fault.kind == "spent":  # a good answer that spends the last request
+                self.limited_until = now + fault.reset_in
+                status, headers, body = self._route(entry)
+                return status, {**headers, **self._primary_limit()[1]}, body
             elif fault.kind == "primary":
                 self.limited_until = now + fault.reset_in
                 return self._primary_limit()
@@ -278,6 +284,8 @@ class GitHubServer:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    wbufsize = 1 << 16  # headers and body leave in one write; handle_one_request flushes
     github: GitHubServer
 
     def log_message(self, *args: Any) -> None:
