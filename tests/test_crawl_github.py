@@ -274,3 +274,223 @@ def test_max_requests_caps_the_run_and_the_next_run_continues(fast_cli, server, 
     with sqlite3.connect(store_path) as db:
         assert db.execute("SELECT count(*), count(DISTINCT id) FROM prs").fetchone() == (8, 8)
     assert server.count(r"/files") == 8  # no PR's files were fetched twice
+
+
+# --- 5: resumable and safe --------------------------------------------------------------
+
+def test_kill_9_mid_crawl_then_rerun_loses_and_duplicates_nothing(server, tmp_path):
+    server.add_repo("acme/big")
+    for number in range(1, 301):
+        server.add_pull("acme/big", number)
+    server.delay = 0.005
+    store = tmp_path / "kill.db"
+    (tmp_path / "prsynth.toml").write_text(FAST_CONFIG)
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_TOKEN"}
+    env["PYTHONPATH"] = os.getcwd()
+    cmd = [sys.executable, "-m", "prsynth", "--store", str(store), "crawl", "github",
+           "acme/big", "--api-url", server.api_url]
+    process = subprocess.Popen(cmd, env=env, cwd=tmp_path, stderr=subprocess.DEVNULL)
+    stored = 0
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        if store.exists():
+            try:
+                with sqlite3.connect(store) as db:
+                    stored = db.execute("SELECT count(*) FROM prs").fetchone()[0]
+            except sqlite3.OperationalError:
+                stored = 0
+        if stored >= 40:
+            process.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    process.wait()
+    assert 40 <= stored < 300
+
+    with sqlite3.connect(store) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        survived = db.execute("SELECT count(*) FROM prs").fetchone()[0]
+    first_run = server.count(r"/files")
+    subprocess.run(cmd, env=env, cwd=tmp_path, check=True, capture_output=True)
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT count(*), count(DISTINCT id) FROM prs").fetchone() == (
+            300, 300)
+        assert db.execute("SELECT count(*) FROM github_seen").fetchone()[0] == 300
+    # Every PR stored before the kill was skipped, not fetched again.
+    assert server.count(r"/files") - first_run == 300 - survived
+
+
+def test_a_second_crawl_on_the_same_store_exits_at_once(fast_cli, server, store_path):
+    two_repos(server)
+    with crawl_lock(store_path):
+        result = fast_cli("crawl", "github", "acme/app", "--api-url", server.api_url)
+        assert result.exit_code == 1
+        assert result.output.strip().splitlines()[-1] == (
+            f"Error: another crawl (pid {os.getpid()}) is running on store {store_path};"
+            " wait for it to finish")
+        assert len(server.log) == 0
+        result = fast_cli("crawl", "git", ".", "--repo", "acme/app")
+        assert result.exit_code == 1 and "another crawl" in result.output
+    result = fast_cli("crawl", "github", "acme/app", "--api-url", server.api_url)
+    assert result.exit_code == 0, result.output
+
+
+# --- 1, 6: the command line, config-driven runs ------------------------------------------
+
+def test_cli_crawl_github_says_once_that_it_runs_anonymously(fast_cli, server):
+    acme_app(server)
+    result = fast_cli("crawl", "github", "acme/app", "--api-url", server.api_url, "--json")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("GITHUB_TOKEN is not set: crawling anonymously") == 1
+    [report] = json.loads(result.stdout)
+    assert report["new"] == 2 and report["skipped"] == {"bot_author": 1, "not_merged": 1}
+    assert report["requests"] == 7 and report["rate_limit_left"] == 4993
+    assert "Authorization" not in server.log[0].headers
+    assert result.stderr.strip().splitlines()[-1] == (
+        "acme/app: 2 new, 0 updated, skipped: 1 bot_author, 1 not_merged;"
+        " 7 requests, rate limit 4993 left")
+
+
+def test_config_driven_crawl_runs_every_source_with_its_filters(
+        fast_cli, server, store_path, tmp_path, gitrepo):
+    acme_app(server)
+    server.add_pull("acme/lib", 1, title="Lib change")
+    server.add_pull("acme/lib", 2, files=[text_file("package-lock.json")])
+    server.add_pull("acme/lib", 3, files=[text_file("src/big.py", lines=500)])
+    server.add_repo("acme/gpl", license="GPL-3.0")
+    server.add_pull("acme/gpl", 1)
+    gitrepo.commit({"a.txt": "1\n"}, "init")
+    gitrepo.squash_pr(2, "gina", "Change a", "", {"a.txt": "1\n2\n"})
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text(json.dumps({
+        "repo": "other/dump", "number": 1, "title": "Imported", "merged_at": "2024-01-01",
+        "files": [{"path": "x.py", "status": "modified", "additions": 1, "deletions": 0}],
+        "diff": "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1 +1,2 @@\n x\n+y\n",
+    }) + "\n")
+    config = tmp_path / "crawl.toml"
+    config.write_text(f"""store = "{tmp_path / 'from-config.db'}"
+""" + FAST_CONFIG + f"""
+[[sources]]
+kind = "github"
+api_url = "{server.api_url}"
+repos = ["acme/app", "acme/lib", "acme/gpl"]
+max_changed_lines = 100
+exclude_paths = ["docs/*"]
+licenses = ["Apache-2.0", "MIT"]
+
+[[sources]]
+kind = "git"
+path = "{gitrepo.path}"
+repo = "acme/clone"
+
+[[sources]]
+kind = "import"
+path = "{dump}"
+""")
+    result = fast_cli("crawl", "--config", str(config), "--json")
+    assert result.exit_code == 0, result.output
+    reports = {r["source"]: r for r in json.loads(result.stdout)}
+    assert list(reports) == ["acme/app", "acme/lib", "acme/gpl", "acme/clone", str(dump)]
+    assert reports["acme/lib"]["new"] == 1
+    assert reports["acme/lib"]["skipped"] == {
+        "only_excluded_paths": 1, "too_many_changed_lines": 1}
+    assert reports["acme/gpl"]["skipped"] == {"license_not_allowed": 1}
+    assert reports["acme/clone"]["new"] == 1 and reports[str(dump)]["new"] == 1
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("prsynth:")]
+    assert len(lines) == 5 and lines[1].startswith("acme/lib: 1 new, 0 updated, skipped: ")
+    # --store was given, so it wins over the config's `store`.
+    assert store_path.exists() and not (tmp_path / "from-config.db").exists()
+
+
+@pytest.mark.parametrize("body, message", [
+    ('[[sources]]\nkind = "github"\nrepo = ["acme/app"]\n',
+     "config key 'sources[0].repo' must be str, got list"),
+    ('[[sources]]\nkind = "github"\nrepos = ["acme/app"]\nmax_line = 3\n',
+     "config key 'sources[0].max_line' is unknown"),
+    ('[[sources]]\nkind = "gitlab"\nrepos = ["acme/app"]\n',
+     "config key 'sources[0].kind' must be one of github, git, import, got 'gitlab'"),
+    ('[[sources]]\nkind = "git"\npath = "x"\n', "config sources[0]: a git source needs"),
+    ('[github]\nbackoff = "fast"\n', "config key 'github.backoff' must be float"),
+    ('store = "x.db"\n', "the config has no [[sources]] entries"),
+])
+def test_bad_config_is_a_one_line_error_naming_the_key(fast_cli, tmp_path, body, message):
+    config = tmp_path / "bad.toml"
+    config.write_text(body)
+    result = fast_cli("crawl", "--config", str(config))
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1 and message in result.output
+    assert "Traceback" not in result.output
+
+
+# --- 7: the token stays secret ----------------------------------------------------------
+
+def test_token_never_reaches_store_logs_errors_json_or_exports(
+        run_cli, server, store_path, tmp_path, monkeypatch):
+    token = "ghp_SeCrEt0123456789abcdefTOKENxyz"
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    (tmp_path / "prsynth.toml").write_text(FAST_CONFIG)
+    acme_app(server)
+    server.token = token
+    server.fail(r"/acme/app/pulls/10/files", "502")
+    server.fail(r"/repos/acme/lib$", "403")
+    server.fail(r"/pulls\?", "secondary", retry_after=0)
+    result = run_cli("-v", "crawl", "github", "acme/app", "acme/lib", "acme/none",
+                     "--api-url", server.api_url, "--json")
+    assert result.exit_code == 3, result.output
+    assert "anonymously" not in result.stderr
+    assert all(r.headers.get("Authorization") == f"token {token}" for r in server.log)
+
+    monkeypatch.setenv("GITHUB_TOKEN", token + "-wrong")
+    refused = run_cli("crawl", "github", "acme/app", "--api-url", server.api_url, "--json")
+    assert refused.exit_code == 1
+    assert "GitHub refused the credentials (401); check GITHUB_TOKEN" in refused.stderr
+
+    export = tmp_path / "prs.jsonl"
+    exported = run_cli("export", "prs", "--format", "jsonl", "-o", str(export))
+    assert exported.exit_code == 0, exported.output
+    assert json.loads(export.read_text().splitlines()[0])["repo"] == "acme/app"
+    outputs = [result.stdout, result.stderr, refused.stdout, refused.stderr, exported.output]
+    files = [p for p in tmp_path.iterdir() if p.name.startswith(store_path.name)] + [export]
+    for secret in (token, token[4:20]):
+        assert not any(secret in text for text in outputs)
+        assert not any(secret.encode() in path.read_bytes() for path in files)
+
+
+# --- 8: bad input -----------------------------------------------------------------------
+
+def test_bad_repositories_are_one_line_errors_and_the_others_still_run(fast_cli, server):
+    two_repos(server, prs=2)
+    server.add_repo("acme/private")
+    server.fail(r"/repos/acme/private$", "403", times=0)
+    server.add_repo("acme/locked")
+    server.fail(r"/repos/acme/locked$", "401", times=0)
+    result = fast_cli("crawl", "github", "acme/missing", "acme/private", "not-a-repo",
+                      "acme/locked", "acme/app", "--api-url", server.api_url)
+    assert result.exit_code == 3, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("prsynth: GITHUB_TOKEN is not set")
+    assert lines[1] == (
+        "acme/missing: 0 new, 0 updated, skipped: none; 1 requests, rate limit 4999 left;"
+        f" FAILED: repository acme/missing not found at {server.api_url} (404);"
+        " check the name, or set GITHUB_TOKEN if it is private")
+    assert lines[2].endswith(
+        "FAILED: repository acme/private: access denied (HTTP 403: Resource not accessible"
+        " by personal access token); check the token's access")
+    assert lines[3] == ("not-a-repo: 0 new, 0 updated, skipped: none; FAILED: repository"
+                        " 'not-a-repo' is not of the form OWNER/NAME (e.g. pallets/click)")
+    assert "GitHub refused the credentials (401)" in lines[4]
+    assert lines[5].startswith("acme/app: 2 new")
+    assert lines[6] == "Error: 4 of 5 sources failed or were cut short; the rest is stored"
+    assert server.count(r"/acme/(private|locked)") == 2  # not retried
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["bad name"], 2, "Error: repository 'bad name' is not of the form OWNER/NAME"),
+    (["acme/missing"], 1, "Error: repository acme/missing not found at"),
+    (["acme/missing", "acme/gone"], 1, "Error: all 2 sources failed"),
+])
+def test_a_run_where_everything_failed_exits_1_or_2_for_bad_usage(
+        fast_cli, server, args, code, message):
+    result = fast_cli("crawl", "github", *args, "--api-url", server.api_url)
+    assert result.exit_code == code
+    assert result.stderr.strip().splitlines()[-1].startswith(message)
