@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from github import GithubException
 
@@ -33,9 +34,10 @@ from prsynth.sources.github import (
     RequestBudget,
     RequestBudgetSpent,
     RetryPolicy,
+    check_api_url,
 )
 from prsynth.sources.local_git import LocalGitSource
-from prsynth.store import Store
+from prsynth.store import Store, fingerprint
 from prsynth.store.github import GitHubCursor
 
 log = logging.getLogger(__name__)
@@ -238,56 +240,92 @@ def _crawl_github_repo(
     chain: list[PullRequestFilter],
     max_diff_bytes: int,
 ) -> None:
-    """List PRs by last update, newest first, down to the cursor; fetch what changed."""
     check_repo_name(repo)
     client.start_repository()
     source = GitHubSource(client, repo, cache=store, max_diff_bytes=max_diff_bytes)
-    info = source.repository()
-    store.put_repo(repo, license=info.license, stars=info.stars,
-                   description=info.description, language=info.language)
-    cursor = store.github_cursor(repo)
-    if cursor is not None and cursor.since > since:
-        cursor = None  # it covers less history than this run asks for
-    stop_before = max(cursor.updated_at if cursor else "", since)
-    seen = store.github_seen(repo)
-    known = store.pr_ids(repo)
-    skip_bot_files = any(isinstance(f, DropBots) for f in chain)
-    versions: dict[str, str] = {}
-    state = {"complete": False, "newest": cursor.updated_at if cursor else "", "etag": ""}
+    RepositoryPass(store, source, report, since=since, chain=chain).run(limit=limit)
 
-    def changed_prs() -> Iterator[PullRequest]:
-        for page in source.pull_pages(etag=cursor.list_etag if cursor else ""):
+
+class RepositoryPass:
+    """One pass over a repository's PRs, most recently updated first, down to the cursor.
+
+    A PR stored (or, under the same filters, dropped) at its current `updated_at` is
+    not fetched again. The cursor moves only when a pass reached its end, so a pass cut
+    short (kill, --limit, --max-requests, failures) is finished by the next run.
+    """
+
+    def __init__(
+        self, store: Store, source: GitHubSource, report: CrawlReport, *, since: str,
+        chain: list[PullRequestFilter],
+    ) -> None:
+        self.store, self.source, self.report, self.since, self.chain = (
+            store, source, report, since, chain)
+        self.repo = source.repo
+        # Under other filters, PRs dropped before may now be kept: look at them again.
+        self.filters = fingerprint([f"{type(f).__name__}{vars(f)}" for f in chain])
+        cursor = store.github_cursor(self.repo)
+        if cursor is not None and (cursor.since > since or cursor.filters != self.filters):
+            cursor = None  # it covers less history, or other filters, than this run asks for
+        self.cursor = cursor
+        self.stop_before = max(cursor.updated_at if cursor else "", since)
+        self.seen = store.github_seen(self.repo)
+        self.known = store.pr_ids(self.repo)
+        self.skip_bot_files = any(isinstance(f, DropBots) for f in chain)
+        self.versions: dict[str, str] = {}
+        self.newest = cursor.updated_at if cursor else ""
+        self.first_etag = ""
+        self.complete = False
+
+    def run(self, *, limit: int) -> None:
+        info = self.source.repository()
+        self.store.put_repo(self.repo, license=info.license, stars=info.stars,
+                            description=info.description, language=info.language)
+        self.info = info
+        store_prs(self.store, self.changed_prs(), self.chain, self.report, limit=limit,
+                  stage_item="crawl", known=self.known, on_stored=self.mark_seen)
+        if self.complete:
+            self.store.set_github_cursor(self.repo, GitHubCursor(
+                updated_at=self.newest, since=self.cursor.since if self.cursor else self.since,
+                list_etag=self.first_etag, filters=self.filters))
+
+    def changed_prs(self) -> Iterator[PullRequest]:
+        for page in self.source.pull_pages(etag=self.cursor.list_etag if self.cursor else ""):
             if page.not_modified:
                 return  # nothing changed since the last complete pass
-            state["etag"] = state["etag"] or page.etag
+            self.first_etag = self.first_etag or page.etag
             for pull in page.pulls:
                 updated = _iso(pull.updated_at)
-                state["newest"] = max(state["newest"], updated)
-                if updated < stop_before:
-                    state["complete"] = True
+                self.newest = max(self.newest, updated)
+                if updated < self.stop_before:
+                    self.complete = True
                     return
-                pr_id = f"{repo}#{pull.number}"
-                if seen.get(pr_id) == updated:
-                    report.unchanged += 1
-                    continue
-                merged = _iso(pull.merged_at)
-                if merged and merged < since:
-                    continue
-                author = pull.user.login if pull.user else ""
-                with_files = bool(merged) and not (skip_bot_files and is_bot(author))
-                pr = source.pull_request(pull, with_files=with_files)
-                pr.license, pr.stars = info.license, info.stars
-                pr.repo_description, pr.repo_language = info.description, info.language
-                versions[pr.id] = updated
-                yield pr
-        state["complete"] = True
+                pr = self.changed_pr(pull, updated)
+                if pr is not None:
+                    yield pr
+        self.complete = True
 
-    store_prs(store, changed_prs(), chain, report, limit=limit, stage_item="crawl", known=known,
-              on_stored=lambda pr: store.mark_github_seen(pr.id, repo, versions[pr.id]))
-    if state["complete"]:
-        store.set_github_cursor(repo, GitHubCursor(
-            updated_at=state["newest"], since=cursor.since if cursor else since,
-            list_etag=state["etag"]))
+    def changed_pr(self, pull: Any, updated: str) -> PullRequest | None:
+        pr_id = f"{self.repo}#{pull.number}"
+        version, filters = self.seen.get(pr_id, ("", ""))
+        if version == updated and (pr_id in self.known or filters == self.filters):
+            self.report.unchanged += 1
+            return None
+        merged = _iso(pull.merged_at)
+        if merged and merged < self.since:
+            return None
+        author = pull.user.login if pull.user else ""
+        with_files = bool(merged) and not (self.skip_bot_files and is_bot(author))
+        pr = self.source.pull_request(pull, with_files=with_files)
+        pr.license, pr.stars = self.info.license, self.info.stars
+        pr.repo_description, pr.repo_language = self.info.description, self.info.language
+        self.versions[pr.id] = updated
+        return pr
+
+    def mark_seen(self, pr: PullRequest) -> None:
+        self.store.mark_github_seen(pr.id, self.repo, self.versions[pr.id], self.filters)
+        # A PR updated mid-pass moves to the top and pushes the others down a place,
+        # so the next page can list one already handled: it is skipped, not fetched.
+        self.seen[pr.id] = (self.versions[pr.id], self.filters)
 
 
 def _github_error(repo: str, client: GitHubClient, exc: GithubException) -> str:
@@ -379,6 +417,8 @@ def check_sources(sources: Sequence[SourceConfig]) -> None:
             )
         if source.kind == "github" and not (source.repos or source.repo):
             raise ConfigError(f"config {where}: a github source needs 'repos' (OWNER/NAME list)")
+        if source.api_url:
+            check_api_url(source.api_url)
         if source.kind == "git" and not (source.path and source.repo):
             raise ConfigError(f"config {where}: a git source needs 'path' and 'repo'")
         if source.kind == "import" and not source.path:
@@ -401,6 +441,7 @@ def crawl_sources(
 ) -> list[CrawlReport]:
     """Run every [[sources]] entry of `config` with its filters, one report per repository."""
     check_sources(config.sources)
+    check_api_url(config.github.api_url)
     budget = RequestBudget(max_requests or config.crawl.max_requests)
     settings = config.github
     policy = RetryPolicy(max_retries=settings.max_retries, max_failures=settings.max_failures,

@@ -16,6 +16,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -37,6 +38,7 @@ def sha(*parts: object) -> str:
 @dataclass
 class LoggedRequest:
     at: float  # time.monotonic() when it arrived
+    wall: float  # time.time() when it arrived
     method: str
     path: str  # without the /api/v3 prefix, with the query
     headers: dict[str, str]
@@ -52,12 +54,13 @@ class Fault:
     """Answer requests whose path matches `pattern` with `kind`, `times` times (0: always)."""
 
     pattern: str
-    # primary | spent | secondary | secondary429 | 500 | 502 | drop | 404 | 401 | 403 | slow
+    # call | primary | spent | secondary | secondary429 | 500 | 502 | drop | 404 | 401 | 403 | slow
     kind: str
     times: int = 1
     reset_in: float = 1.5
     retry_after: int = 1
     delay: float = 0.0
+    action: Callable[[], None] | None = None  # kind "call": run it, then answer normally
 
 
 @dataclass
@@ -184,6 +187,8 @@ class GitHubServer:
         if fault:
             if fault.kind == "slow":
                 time.sleep(fault.delay)
+            elif fault.kind == "call" and fault.action is not None:
+                fault.action()
             elif fault.kind == "spent":  # a good answer that spends the last request
                 self.limited_until = now + fault.reset_in
                 status, headers, body = self._route(entry)
@@ -294,7 +299,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         server = self.github
         path = self.path[len(PREFIX):] if self.path.startswith(PREFIX) else self.path
-        entry = LoggedRequest(time.monotonic(), "GET", path, dict(self.headers.items()))
+        entry = LoggedRequest(time.monotonic(), time.time(), "GET", path,
+                              dict(self.headers.items()))
         with server._lock:
             server.log.append(entry)
         if server.delay:

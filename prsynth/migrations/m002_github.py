@@ -14,12 +14,14 @@ def apply(db: sqlite3.Connection) -> None:
             updated_at TEXT NOT NULL,
             since TEXT NOT NULL DEFAULT '',
             list_etag TEXT NOT NULL DEFAULT '',
+            filters TEXT NOT NULL DEFAULT '',
             finished_at TEXT NOT NULL
         );
         CREATE TABLE github_seen (
             id TEXT PRIMARY KEY,
             repo TEXT NOT NULL,
-            updated_at TEXT NOT NULL
+            updated_at TEXT NOT NULL,
+            filters TEXT NOT NULL DEFAULT ''
         );
         CREATE INDEX github_seen_by_repo ON github_seen (repo);
         CREATE TABLE http_etags (

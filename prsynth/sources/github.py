@@ -21,6 +21,7 @@ import json
 import logging
 import re
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -32,7 +33,7 @@ from github.PullRequest import PullRequest as GithubPull
 from github.Requester import Requester
 
 from prsynth.diffs import truncate_diff
-from prsynth.errors import PrsynthError, SourceError
+from prsynth.errors import ConfigError, PrsynthError, SourceError
 from prsynth.records import FileChange, PullRequest, is_bot
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,16 @@ class ResponseCache(Protocol):
     def cache_response(self, url: str, etag: str, body: Any) -> None: ...
 
 
+def check_api_url(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"API URL {url!r} is not an http(s) URL; use e.g. https://api.github.com"
+            " or https://HOST/api/v3"
+        )
+    return url
+
+
 class GitHubClient:
     """PyGithub's requester with prsynth's rate-limit, retry and request-budget policy."""
 
@@ -123,7 +134,7 @@ class GitHubClient:
         notify: Callable[[str], None] | None = None,
         timeout: int = 30,
     ) -> None:
-        self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
+        self.api_url = check_api_url(api_url or DEFAULT_API_URL).rstrip("/")
         self.anonymous = not token
         self.github = Github(
             base_url=self.api_url, auth=Auth.Token(token) if token else None,
@@ -155,7 +166,8 @@ class GitHubClient:
             headers = {"If-None-Match": etag} if etag else {}
             try:
                 status, answer, body = self.requester.requestJson("GET", url, params, headers)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (requests.ConnectionError, requests.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as exc:
                 problem = f"connection failed ({exc.__class__.__name__})"
             else:
                 self._note_rate_limit(answer)
@@ -249,7 +261,7 @@ class GitHubSource:
     issue_cache: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
 
     def repository(self) -> RepoInfo:
-        data = self._cached_get(f"/repos/{self.repo}")
+        data = _expect(dict, self._cached_get(f"/repos/{self.repo}"), f"/repos/{self.repo}")
         spdx = (data.get("license") or {}).get("spdx_id") or ""
         return RepoInfo(
             name=self.repo, license="" if spdx == "NOASSERTION" else spdx,
@@ -269,7 +281,7 @@ class GitHubSource:
                 yield PullPage([], etag=etag, not_modified=True)
                 return
             pulls = [self.client.github.create_from_raw_data(GithubPull, raw, response.headers)
-                     for raw in response.data or []]
+                     for raw in _expect(list, response.data, url)]
             url = _next_link(response.headers.get("link", ""))
             yield PullPage(pulls, url, response.etag if first else "")
             params, first = None, False
@@ -301,7 +313,7 @@ class GitHubSource:
         while url:
             response = self.client.get(url, params)
             files += [self.client.github.create_from_raw_data(File, raw, response.headers)
-                      for raw in response.data or []]
+                      for raw in _expect(list, response.data, url)]
             url, params = _next_link(response.headers.get("link", "")), None
         return files
 
@@ -393,6 +405,15 @@ def _json(body: str) -> Any:
         return json.loads(body)
     except ValueError:
         return {"message": body[:200]}
+
+
+def _expect(kind: type, data: Any, url: str) -> Any:
+    """GitHub answers JSON objects and lists; anything else (a proxy's HTML page) is an error."""
+    if not isinstance(data, kind) or (kind is list and not all(isinstance(x, dict) for x in data)):
+        raise SourceError(
+            f"{_path(url)}: the server's answer is not GitHub API JSON; check --api-url"
+        )
+    return data
 
 
 def _next_link(header: str) -> str:

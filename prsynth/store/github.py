@@ -14,43 +14,51 @@ class GitHubCursor:
     """Where the last complete pass over a repository's PRs stopped.
 
     `updated_at` is the newest PR update that pass saw, `since` the oldest merge date
-    it covered ("" for all history), `list_etag` the ETag of the first list page.
+    it covered ("" for all history), `list_etag` the ETag of the first list page,
+    `filters` the fingerprint of the filters that decided what was dropped.
     """
 
     updated_at: str
     since: str = ""
     list_etag: str = ""
+    filters: str = ""
 
 
 class GitHubStore(StoreCore):
     def github_cursor(self, repo: str) -> GitHubCursor | None:
         row = self.db.execute(
-            "SELECT updated_at, since, list_etag FROM github_cursors WHERE repo = ?", (repo,)
+            "SELECT updated_at, since, list_etag, filters FROM github_cursors WHERE repo = ?",
+            (repo,),
         ).fetchone()
-        return GitHubCursor(row[0], row[1], row[2]) if row else None
+        return GitHubCursor(row[0], row[1], row[2], row[3]) if row else None
 
     def set_github_cursor(self, repo: str, cursor: GitHubCursor) -> None:
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO github_cursors (repo, updated_at, since, list_etag, finished_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (repo) DO UPDATE SET"
+                "INSERT INTO github_cursors"
+                " (repo, updated_at, since, list_etag, filters, finished_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo) DO UPDATE SET"
                 " updated_at = excluded.updated_at, since = excluded.since,"
-                " list_etag = excluded.list_etag, finished_at = excluded.finished_at",
-                (repo, cursor.updated_at, cursor.since, cursor.list_etag, utcnow()),
+                " list_etag = excluded.list_etag, filters = excluded.filters,"
+                " finished_at = excluded.finished_at",
+                (repo, cursor.updated_at, cursor.since, cursor.list_etag, cursor.filters,
+                 utcnow()),
             )
 
-    def github_seen(self, repo: str) -> dict[str, str]:
-        """PR id → the `updated_at` of the version last stored or dropped."""
-        rows = self.db.execute("SELECT id, updated_at FROM github_seen WHERE repo = ?", (repo,))
-        return {r[0]: r[1] for r in rows}
+    def github_seen(self, repo: str) -> dict[str, tuple[str, str]]:
+        """PR id → (`updated_at`, filters fingerprint) of the version last stored or dropped."""
+        rows = self.db.execute(
+            "SELECT id, updated_at, filters FROM github_seen WHERE repo = ?", (repo,))
+        return {r[0]: (r[1], r[2]) for r in rows}
 
-    def mark_github_seen(self, pr_id: str, repo: str, updated_at: str) -> None:
+    def mark_github_seen(self, pr_id: str, repo: str, updated_at: str, filters: str) -> None:
         """Call inside the transaction that stores or drops the PR, so both commit together."""
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO github_seen (id, repo, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at",
-                (pr_id, repo, updated_at),
+                "INSERT INTO github_seen (id, repo, updated_at, filters) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at,"
+                " filters = excluded.filters",
+                (pr_id, repo, updated_at, filters),
             )
 
     def cached_response(self, url: str) -> tuple[str, Any]:
