@@ -315,7 +315,8 @@ class RepositoryPass:
             return None
         author = pull.user.login if pull.user else ""
         with_files = bool(merged) and not (self.skip_bot_files and is_bot(author))
-        pr = self.source.pull_request(pull, with_files=with_files)
+        stored = self.store.get_pr(pr_id) if pr_id in self.known else None
+        pr = self.source.pull_request(pull, with_files=with_files, stored=stored)
         pr.license, pr.stars = self.info.license, self.info.stars
         pr.repo_description, pr.repo_language = self.info.description, self.info.language
         self.versions[pr.id] = updated

@@ -165,10 +165,12 @@ def test_second_run_fetches_only_what_changed_since_the_cursor(store, server, cl
     [report] = crawl_github(store, ["acme/app"], client=client)
 
     assert (report.new, report.updated, report.unchanged) == (1, 1, 1)  # 1: the newest
-    assert store.get_pr("acme/app#17").title == "Retitled after merge"
+    edited = store.get_pr("acme/app#17")
+    assert edited.title == "Retitled after merge" and "diff --git" in edited.diff
+    # A merged PR's files cannot change: the edit costs no files request.
     routes = [r.route for r in server.log[first:]]
     assert routes == ["/repos/acme/app", "/repos/acme/app/pulls",
-                      "/repos/acme/app/pulls/251/files", "/repos/acme/app/pulls/17/files"]
+                      "/repos/acme/app/pulls/251/files"]
     assert store.count_prs() == 251
 
 

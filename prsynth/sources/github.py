@@ -286,8 +286,15 @@ class GitHubSource:
             yield PullPage(pulls, url, response.etag if first else "")
             params, first = None, False
 
-    def pull_request(self, pull: GithubPull, *, with_files: bool = True) -> PullRequest:
-        """The PR record of a listed PR: one files request (per 100 files), no other."""
+    def pull_request(
+        self, pull: GithubPull, *, with_files: bool = True, stored: PullRequest | None = None,
+    ) -> PullRequest:
+        """The PR record of a listed PR: one files request (per 100 files), no other.
+
+        A merged PR's files never change, so when `stored` is the same change (same head
+        and merge commits) and only the title, body or labels were edited, its files and
+        diff are re-used without a request.
+        """
         author = pull.user.login if pull.user else ""
         record = PullRequest(
             repo=self.repo, number=pull.number, title=pull.title or "", body=pull.body or "",
@@ -296,14 +303,20 @@ class GitHubSource:
             head_sha=pull.head.sha if pull.head else "", merge_sha=pull.merge_commit_sha or "",
             source="github", url=pull.html_url or "",
         )
-        if with_files:
+        if not with_files:
+            return record
+        if stored is not None and stored.files and record.head_sha and (
+                stored.head_sha, stored.merge_sha) == (record.head_sha, record.merge_sha):
+            record.files, record.diff = stored.files, stored.diff
+            record.diff_truncated = stored.diff_truncated
+        else:
             files = self.files(pull.number)
             record.files = [_file_change(f) for f in files]
-            record.additions = sum(f.additions for f in record.files)
-            record.deletions = sum(f.deletions for f in record.files)
             diff = "".join(patch_section(f) for f in files)
             record.diff, record.diff_truncated = truncate_diff(diff, self.max_diff_bytes)
-            record.linked_issues = self.linked_issues(record.body)
+        record.additions = sum(f.additions for f in record.files)
+        record.deletions = sum(f.deletions for f in record.files)
+        record.linked_issues = self.linked_issues(record.body)
         return record
 
     def files(self, number: int) -> list[File]:
