@@ -10,7 +10,9 @@ import sys
 import time
 
 import pytest
+from click.testing import CliRunner
 
+from prsynth.cli import cli
 from prsynth.crawl import crawl_github, crawl_lock
 from prsynth.sources.github import GitHubClient, RetryPolicy
 from tests.github_server import GitHubServer, binary_file, text_file
@@ -297,6 +299,7 @@ def test_kill_9_mid_crawl_then_rerun_loses_and_duplicates_nothing(server, tmp_pa
            "acme/big", "--api-url", server.api_url]
     process = subprocess.Popen(cmd, env=env, cwd=tmp_path, stderr=subprocess.DEVNULL)
     stored = 0
+    second = None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and process.poll() is None:
         if store.exists():
@@ -305,12 +308,17 @@ def test_kill_9_mid_crawl_then_rerun_loses_and_duplicates_nothing(server, tmp_pa
                     stored = db.execute("SELECT count(*) FROM prs").fetchone()[0]
             except sqlite3.OperationalError:
                 stored = 0
+        if stored >= 10 and second is None:  # a second crawl meanwhile exits at once
+            second = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True)
         if stored >= 40:
             process.send_signal(signal.SIGKILL)
             break
         time.sleep(0.005)
     process.wait()
     assert 40 <= stored < 300
+    assert second.returncode == 1 and second.stderr.strip().splitlines()[-1] == (
+        f"Error: another crawl (pid {process.pid}) is running on store {store};"
+        " wait for it to finish")
 
     with sqlite3.connect(store) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -405,6 +413,10 @@ path = "{dump}"
     assert len(lines) == 5 and lines[1].startswith("acme/lib: 1 new, 0 updated, skipped: ")
     # --store was given, so it wins over the config's `store`.
     assert store_path.exists() and not (tmp_path / "from-config.db").exists()
+
+    again = CliRunner().invoke(cli, ["crawl", "--config", str(config)])
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "from-config.db").exists()
 
 
 @pytest.mark.parametrize("body, message", [
