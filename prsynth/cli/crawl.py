@@ -64,7 +64,10 @@ def crawl_github_command(
     run: RunContext, repos: tuple[str, ...], api_url: str, limit: int, since: str,
     include_bots: bool, max_requests: int, as_json: bool,
 ) -> None:
-    """Crawl merged PRs of GitHub repositories (token from $GITHUB_TOKEN), incrementally."""
+    """Crawl merged PRs of GitHub repositories, incrementally.
+
+    The token comes from $GITHUB_TOKEN only; without one the crawl runs anonymously.
+    """
     settings = run.config.github
     client = github_client(
         api_url or settings.api_url,

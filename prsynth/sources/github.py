@@ -188,8 +188,10 @@ class GitHubClient:
                     f"{_path(url)}: {problem}; gave up after {attempt} attempts"
                 )
             if problem.startswith("secondary"):
-                wait = _retry_after(answer) or self.policy.secondary_wait
-                self.notify(f"GitHub secondary rate limit; waiting {wait:g} s as asked")
+                asked = _retry_after(answer)
+                wait = asked or self.policy.secondary_wait
+                self.notify(f"GitHub secondary rate limit; waiting {wait:g} s"
+                            + (" (Retry-After)" if asked else ""))
             else:
                 wait = self.policy.backoff * 2 ** (attempt - 1)
                 log.info("%s: %s; retrying in %.1f s", _path(url), problem, wait)
