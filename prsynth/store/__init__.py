@@ -5,12 +5,13 @@ in its own module, over `StoreCore` (connection, migrations, transactions).
 """
 
 from prsynth.store.core import StoreCore, fingerprint, utcnow
+from prsynth.store.llm import LLMStore
 from prsynth.store.prs import PullRequestStore
 from prsynth.store.queries import QueryStore
 from prsynth.store.vectors import VectorStore
 
 
-class Store(PullRequestStore, QueryStore, VectorStore, StoreCore):
+class Store(PullRequestStore, QueryStore, VectorStore, LLMStore, StoreCore):
     """Open (creating and migrating if needed) the store at `path`."""
 
 

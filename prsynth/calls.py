@@ -1,0 +1,186 @@
+"""Running many LLM calls: response cache, spending cap, concurrency and the call log.
+
+Workers only talk to the model; everything that touches the store (cache lookups and
+writes, the call log) happens on the caller's thread, so a SQLite connection is never
+shared across threads and every finished answer is stored before the next one is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from prsynth.llm import Budget, Check, Completion, LLMBackend, LLMCallError
+from prsynth.prompts import Template, estimate_tokens
+from prsynth.redact import redact
+from prsynth.store import Store
+from prsynth.store.llm import CachedResponse, CallRecord
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class LLMCall:
+    """One request: which item it is for, the template and the rendered messages."""
+
+    item: str
+    template: Template
+    messages: list[dict[str, str]]
+    context: dict[str, Any] = field(default_factory=dict, repr=False)
+    check: Check | None = None
+
+    def cache_key(self, model: str) -> str:
+        """sha256 of everything that determines the answer: model, messages, parameters."""
+        blob = json.dumps(
+            {"model": model, "messages": self.messages, "temperature": self.template.temperature,
+             "max_tokens": self.template.max_tokens, "schema": self.template.schema},
+            sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+        )
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    @property
+    def estimated_tokens_in(self) -> int:
+        return sum(estimate_tokens(m["content"]) for m in self.messages) + 4 * len(self.messages)
+
+
+@dataclass
+class CallOutcome:
+    """A call's answer, or why there is none (reason: invalid_answer, timeout, max_cost ...)."""
+
+    call: LLMCall
+    completion: Completion | None = None
+    reason: str = ""
+    error: str = ""
+
+
+@dataclass
+class CallTotals:
+    """What the calls of one run made and spent (cache hits cost nothing)."""
+
+    calls: int = 0
+    cached: int = 0
+    failed: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+
+
+def run_calls(
+    store: Store, backend: LLMBackend, calls: Iterable[LLMCall], *, concurrency: int = 8,
+    budget: Budget | None = None, totals: CallTotals | None = None,
+    progress: Progress | None = None, total: int = 0,
+) -> Iterator[CallOutcome]:
+    """Answer every call: from the cache when possible, else from `backend`, at most
+    `concurrency` at a time. Outcomes are yielded as they finish (not in input order)."""
+    totals = totals if totals is not None else CallTotals()
+    budget = budget or Budget()
+    done = 0
+    if not backend.remote:
+        for call in calls:
+            yield _offline(backend, call, totals)
+            done += 1
+            if progress:
+                progress(done, total)
+        return
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="llm")
+    pending: dict[Future[Completion], tuple[LLMCall, str]] = {}
+    window = max(1, concurrency) * 4
+    try:
+        for call in calls:
+            key = call.cache_key(backend.model)
+            cached = store.cached_response(key)
+            if cached is not None:
+                totals.cached += 1
+                done += 1
+                yield CallOutcome(call, Completion(
+                    data=cached.data, model=cached.model, tokens_in=cached.tokens_in,
+                    tokens_out=cached.tokens_out, cost_usd=cached.cost_usd, cached=True))
+                if progress:
+                    progress(done, total)
+                continue
+            future = pool.submit(
+                backend.complete, call.messages, call.template.schema,
+                temperature=call.template.temperature, max_tokens=call.template.max_tokens,
+                check=call.check, budget=budget, context=call.context,
+            )
+            pending[future] = (call, key)
+            while len(pending) >= window:
+                for outcome in _collect(store, backend, pending, totals, block=True):
+                    done += 1
+                    yield outcome
+                    if progress:
+                        progress(done, total)
+        while pending:
+            for outcome in _collect(store, backend, pending, totals, block=True):
+                done += 1
+                yield outcome
+                if progress:
+                    progress(done, total)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _collect(
+    store: Store, backend: LLMBackend, pending: dict[Future[Completion], tuple[LLMCall, str]],
+    totals: CallTotals, block: bool,
+) -> list[CallOutcome]:
+    finished, _ = wait(list(pending), timeout=None if block else 0, return_when=FIRST_COMPLETED)
+    outcomes = []
+    for future in finished:
+        call, key = pending.pop(future)
+        try:
+            completion = future.result()
+        except LLMCallError as exc:
+            outcomes.append(_failed(store, backend, call, exc, totals))
+            continue
+        totals.calls += 1
+        totals.tokens_in += completion.tokens_in
+        totals.tokens_out += completion.tokens_out
+        totals.cost_usd += completion.cost_usd
+        with store.transaction():
+            store.cache_response(key, call.template.id, CachedResponse(
+                completion.data, completion.model, completion.tokens_in, completion.tokens_out,
+                completion.cost_usd))
+            store.log_llm_call(CallRecord(
+                template=call.template.id, model=completion.model, item=call.item,
+                tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
+                latency_s=round(completion.latency_s, 4), cost_usd=completion.cost_usd,
+                attempts=completion.attempts))
+        outcomes.append(CallOutcome(call, completion))
+    return outcomes
+
+
+def _failed(
+    store: Store, backend: LLMBackend, call: LLMCall, exc: LLMCallError, totals: CallTotals
+) -> CallOutcome:
+    error = redact(str(exc))
+    if exc.reason != "max_cost" or exc.attempts > 0:
+        totals.calls += 1
+        totals.failed += 1
+        totals.tokens_in += exc.tokens_in
+        totals.tokens_out += exc.tokens_out
+        totals.cost_usd += exc.cost_usd
+        store.log_llm_call(CallRecord(
+            template=call.template.id, model=backend.model, item=call.item,
+            tokens_in=exc.tokens_in, tokens_out=exc.tokens_out, cost_usd=exc.cost_usd,
+            attempts=exc.attempts, status="failed", error=error))
+    return CallOutcome(call, None, exc.reason, error)
+
+
+def _offline(backend: LLMBackend, call: LLMCall, totals: CallTotals) -> CallOutcome:
+    try:
+        completion = backend.complete(
+            call.messages, call.template.schema, temperature=call.template.temperature,
+            max_tokens=call.template.max_tokens, check=call.check, context=call.context,
+        )
+    except LLMCallError as exc:
+        totals.failed += 1
+        return CallOutcome(call, None, exc.reason, redact(str(exc)))
+    return CallOutcome(call, completion)
