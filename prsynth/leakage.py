@@ -21,8 +21,12 @@ def is_distinctive(name: str) -> bool:
     return bool(re.search(r"[0-9]", core) and re.search(r"[A-Za-z]{2}", core))
 
 
-def introduced_identifiers(diff: str) -> set[str]:
-    """Distinctive identifiers that appear only on the diff's added lines."""
+def introduced_identifiers(diff: str, known_text: str = "") -> set[str]:
+    """Distinctive identifiers that appear only on the diff's added lines.
+
+    Names in `known_text` (the PR's title, description and issues) are left out: they
+    describe the problem the developer reports, not the solution.
+    """
     added: set[str] = set()
     elsewhere: set[str] = set()
     for line in diff.splitlines():
@@ -30,13 +34,14 @@ def introduced_identifiers(diff: str) -> set[str]:
             continue
         names = {n for n in IDENTIFIER.findall(line[1:]) if is_distinctive(n)}
         (added if line.startswith("+") else elsewhere).update(names)
-    return added - elsewhere
+    known = set(IDENTIFIER.findall(known_text))
+    return added - elsewhere - known
 
 
-def solution_leakage(query: str, diff: str) -> tuple[float, list[str]]:
+def solution_leakage(query: str, diff: str, known_text: str = "") -> tuple[float, list[str]]:
     """(share in [0, 1], what leaked): the larger of the share of introduced identifiers
     the query names and the share of substantial added lines it pastes verbatim."""
-    introduced = introduced_identifiers(diff)
+    introduced = introduced_identifiers(diff, known_text)
     named = sorted(n for n in introduced if re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}"
                                                       rf"(?![A-Za-z0-9_])", query))
     lines = {

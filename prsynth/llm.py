@@ -124,19 +124,28 @@ class Budget:
         self.max_cost = max_cost if max_cost and max_cost > 0 else None
         self.spent = 0.0
         self._reserved = 0.0
-        self._lock = threading.Lock()
+        self._outstanding = 0  # a count, so float rounding never leaves a phantom reservation
+        self._settled = threading.Condition()
 
     def reserve(self, amount: float) -> bool:
-        with self._lock:
-            if self.max_cost is not None and self.spent + self._reserved + amount > self.max_cost:
-                return False
+        """Reserve `amount`; wait while other calls' reservations may still shrink, and
+        refuse only when nothing is outstanding and it still does not fit."""
+        with self._settled:
+            while self.max_cost is not None and (
+                    self.spent + self._reserved + amount > self.max_cost):
+                if self._outstanding == 0:
+                    return False
+                self._settled.wait()
             self._reserved += amount
+            self._outstanding += 1
             return True
 
     def settle(self, reserved: float, actual: float) -> None:
-        with self._lock:
-            self._reserved -= reserved
+        with self._settled:
+            self._outstanding -= 1
+            self._reserved = self._reserved - reserved if self._outstanding else 0.0
             self.spent += actual
+            self._settled.notify_all()
 
 
 class LLMBackend:
@@ -309,36 +318,33 @@ class OpenAIChat(LLMBackend):
                 raise LLMCallError("not started: it could exceed --max-cost", "max_cost", **spent)
             spent["attempts"] += 1
             try:
-                response = self.client().chat.completions.create(
-                    model=self.model, messages=conversation, temperature=temperature,
-                    max_tokens=max_tokens, response_format=_response_format(fmt, schema),
-                )
+                try:
+                    response = self.client().chat.completions.create(
+                        model=self.model, messages=conversation, temperature=temperature,
+                        max_tokens=max_tokens, response_format=_response_format(fmt, schema),
+                    )
+                except BaseException:
+                    if budget is not None:
+                        budget.settle(worst, 0.0)  # failed requests are not billed
+                    raise
             except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                if budget is not None:
-                    budget.settle(worst, 0.0)
                 if fmt == "json_schema":
                     # Servers without structured outputs refuse json_schema; try json_object.
                     fmt = "json_object"
                     continue
                 raise LLMCallError(_status_message(exc), "rejected", **spent) from None
             except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-                if budget is not None:
-                    budget.settle(worst, 0.0)
                 raise LLMError(
                     f"the LLM server at {self.url} refused the credentials (HTTP "
                     f"{exc.status_code}); check OPENAI_API_KEY"
                 ) from None
             except openai.NotFoundError:
-                if budget is not None:
-                    budget.settle(worst, 0.0)
                 raise LLMError(
                     f"the LLM server at {self.url} has no model {self.model!r} or no Chat "
                     "Completions endpoint (HTTP 404); check --model and base_url (it usually "
                     "ends in /v1)"
                 ) from None
             except (openai.APIStatusError, openai.APIConnectionError) as exc:
-                if budget is not None:
-                    budget.settle(worst, 0.0)
                 status = getattr(exc, "status_code", None)
                 if status is not None and status != 429 and status < 500:
                     raise LLMCallError(_status_message(exc), "rejected", **spent) from None

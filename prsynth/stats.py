@@ -24,6 +24,7 @@ def collect_stats(store: Store) -> dict[str, Any]:
         "store": str(store.path),
         "prs": store.count_prs(),
         "queries": store.count_queries(),
+        "llm": store.llm_call_totals(),
         **vector_stats(store),
         "repos": dict(sorted(per_repo.items())),
         "dropped": {stage: dict(sorted(r.items())) for stage, r in sorted(dropped.items())},

@@ -145,7 +145,7 @@ def synthesize(
             completion = outcome.completion
             data = completion.data
             text = redact(str(data["query"]).strip())
-            leakage, leaked = solution_leakage(text, pr.diff)
+            leakage, leaked = solution_leakage(text, pr.diff, problem_text(pr))
             fields = {k: v for k, v in data.items() if k != "query"}
             fields.update(leakage=leakage, leaked=leaked, persona=outcome.call.context["persona"],
                           length=outcome.call.context["length"])
@@ -194,6 +194,12 @@ def redact_pr(pr: PullRequest) -> PullRequest:
             for i in pr.linked_issues if isinstance(i, dict)
         ],
     )
+
+
+def problem_text(pr: PullRequest) -> str:
+    """What the PR says about the problem: its title, description and linked issues."""
+    issues = " ".join(f"{i.get('title', '')} {i.get('body', '')}" for i in pr.linked_issues)
+    return f"{pr.title} {pr.body} {issues}"
 
 
 def unusable(pr: PullRequest) -> str:

@@ -26,3 +26,13 @@ def export_prs(run: RunContext, fmt: str, output: str) -> None:
     """Export every stored PR record."""
     count = write_records((pr.to_dict() for pr in run.store().iter_prs()), output, fmt)
     click.echo(f"exported {count} PRs to {'stdout' if output == '-' else output}", err=True)
+
+
+@command.command("queries")
+@FORMAT
+@OUTPUT
+@pass_run
+def export_queries(run: RunContext, fmt: str, output: str) -> None:
+    """Export every stored query with its template-defined fields."""
+    count = write_records((q.to_dict() for q in run.store().iter_queries()), output, fmt)
+    click.echo(f"exported {count} queries to {'stdout' if output == '-' else output}", err=True)
