@@ -7,6 +7,7 @@ shared across threads and every finished answer is stored before the next one is
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -38,16 +39,23 @@ class LLMCall:
 
     def cache_key(self, model: str) -> str:
         """sha256 of everything that determines the answer: model, messages, parameters."""
-        blob = json.dumps(
-            {"model": model, "messages": self.messages, "temperature": self.template.temperature,
-             "max_tokens": self.template.max_tokens, "schema": self.template.schema},
-            sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-        )
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        digest = hashlib.sha256(_parameters(self.template, model))
+        digest.update(json.dumps(self.messages, ensure_ascii=False, separators=(",", ":"),
+                                 sort_keys=True).encode("utf-8"))
+        return digest.hexdigest()
 
     @property
     def estimated_tokens_in(self) -> int:
         return sum(estimate_tokens(m["content"]) for m in self.messages) + 4 * len(self.messages)
+
+
+@functools.lru_cache(maxsize=64)
+def _parameters(template: Template, model: str) -> bytes:
+    """The canonical JSON of a call's parameters (the same for every call of a template)."""
+    return json.dumps(
+        {"model": model, "temperature": template.temperature, "max_tokens": template.max_tokens,
+         "schema": template.schema}, sort_keys=True, separators=(",", ":"),
+    ).encode("utf-8")
 
 
 @dataclass
@@ -76,75 +84,96 @@ def run_calls(
     store: Store, backend: LLMBackend, calls: Iterable[LLMCall], *, concurrency: int = 8,
     budget: Budget | None = None, totals: CallTotals | None = None,
     progress: Progress | None = None, total: int = 0,
-) -> Iterator[CallOutcome]:
+) -> Iterator[list[CallOutcome]]:
     """Answer every call: from the cache when possible, else from `backend`, at most
-    `concurrency` at a time. Outcomes are yielded as they finish (not in input order)."""
+    `concurrency` at a time. Outcomes come in batches as they finish (not in input order);
+    each batch's cache entries and call log rows are written in one transaction, which
+    keeps the store (and the GIL) out of the way of the calls in flight."""
     totals = totals if totals is not None else CallTotals()
     budget = budget or Budget()
-    done = 0
+    counter = _Counter(progress, total)
     if not backend.remote:
-        for call in calls:
-            yield _offline(backend, call, totals)
-            done += 1
-            if progress:
-                progress(done, total)
+        for chunk in _chunks(calls, BATCH):
+            yield counter.count([_offline(backend, call, totals) for call in chunk])
         return
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="llm")
     pending: dict[Future[Completion], tuple[LLMCall, str]] = {}
     window = max(1, concurrency) * 4
     try:
-        for call in calls:
-            key = call.cache_key(backend.model)
-            cached = store.cached_response(key)
-            if cached is not None:
-                totals.cached += 1
-                done += 1
-                yield CallOutcome(call, Completion(
-                    data=cached.data, model=cached.model, tokens_in=cached.tokens_in,
-                    tokens_out=cached.tokens_out, cost_usd=cached.cost_usd, cached=True))
-                if progress:
-                    progress(done, total)
-                continue
-            future = pool.submit(
-                backend.complete, call.messages, call.template.schema,
-                temperature=call.template.temperature, max_tokens=call.template.max_tokens,
-                check=call.check, budget=budget, context=call.context,
-            )
-            pending[future] = (call, key)
-            while len(pending) >= window:
-                for outcome in _collect(store, backend, pending, totals, block=True):
-                    done += 1
-                    yield outcome
-                    if progress:
-                        progress(done, total)
+        for chunk in _chunks(calls, BATCH):
+            keys = [call.cache_key(backend.model) for call in chunk]
+            cached = store.cached_responses(keys)
+            hits = []
+            for call, key in zip(chunk, keys, strict=True):
+                answer = cached.get(key)
+                if answer is not None:
+                    totals.cached += 1
+                    hits.append(CallOutcome(call, Completion(
+                        data=answer.data, model=answer.model, tokens_in=answer.tokens_in,
+                        tokens_out=answer.tokens_out, cost_usd=answer.cost_usd, cached=True)))
+                    continue
+                while len(pending) >= window:
+                    yield counter.count(_collect(store, backend, pending, totals))
+                future = pool.submit(
+                    backend.complete, call.messages, call.template.schema,
+                    temperature=call.template.temperature, max_tokens=call.template.max_tokens,
+                    check=call.check, budget=budget, context=call.context,
+                )
+                pending[future] = (call, key)
+            if hits:
+                yield counter.count(hits)
         while pending:
-            for outcome in _collect(store, backend, pending, totals, block=True):
-                done += 1
-                yield outcome
-                if progress:
-                    progress(done, total)
+            yield counter.count(_collect(store, backend, pending, totals))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+BATCH = 64
+
+
+def _chunks(calls: Iterable[LLMCall], size: int) -> Iterator[list[LLMCall]]:
+    chunk: list[LLMCall] = []
+    for call in calls:
+        chunk.append(call)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+@dataclass
+class _Counter:
+    progress: Progress | None
+    total: int
+    done: int = 0
+
+    def count(self, outcomes: list[CallOutcome]) -> list[CallOutcome]:
+        self.done += len(outcomes)
+        if self.progress:
+            self.progress(self.done, self.total)
+        return outcomes
+
+
 def _collect(
     store: Store, backend: LLMBackend, pending: dict[Future[Completion], tuple[LLMCall, str]],
-    totals: CallTotals, block: bool,
+    totals: CallTotals,
 ) -> list[CallOutcome]:
-    finished, _ = wait(list(pending), timeout=None if block else 0, return_when=FIRST_COMPLETED)
+    """Wait for at least one call to finish; store and return everything finished."""
+    finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
     outcomes = []
-    for future in finished:
-        call, key = pending.pop(future)
-        try:
-            completion = future.result()
-        except LLMCallError as exc:
-            outcomes.append(_failed(store, backend, call, exc, totals))
-            continue
-        totals.calls += 1
-        totals.tokens_in += completion.tokens_in
-        totals.tokens_out += completion.tokens_out
-        totals.cost_usd += completion.cost_usd
-        with store.transaction():
+    with store.transaction():
+        for future in finished:
+            call, key = pending.pop(future)
+            try:
+                completion = future.result()
+            except LLMCallError as exc:
+                outcomes.append(_failed(store, backend, call, exc, totals))
+                continue
+            totals.calls += 1
+            totals.tokens_in += completion.tokens_in
+            totals.tokens_out += completion.tokens_out
+            totals.cost_usd += completion.cost_usd
             store.cache_response(key, call.template.id, CachedResponse(
                 completion.data, completion.model, completion.tokens_in, completion.tokens_out,
                 completion.cost_usd))
@@ -153,7 +182,7 @@ def _collect(
                 tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
                 latency_s=round(completion.latency_s, 4), cost_usd=completion.cost_usd,
                 attempts=completion.attempts))
-        outcomes.append(CallOutcome(call, completion))
+            outcomes.append(CallOutcome(call, completion))
     return outcomes
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from prsynth.calls import CallTotals, LLMCall, run_calls
+from prsynth.calls import CallOutcome, CallTotals, LLMCall, run_calls
 from prsynth.llm import Budget, LLMBackend
 from prsynth.prompts import TemplateError, load_template, render_pr
 from prsynth.redact import redact
@@ -52,6 +52,25 @@ class JudgeReport:
         return dataclasses.asdict(self)
 
 
+def _store_outcome(store: Store, prompt: str, model: str, outcome: CallOutcome,
+                   report: JudgeReport) -> None:
+    call = outcome.call
+    if outcome.completion is None:
+        if outcome.reason == "max_cost":
+            report.not_started += 1
+            return
+        report.failed[call.item] = f"{outcome.reason}: {outcome.error}"
+        store.record_drop("judge", call.item, outcome.reason, detail=outcome.error[:500])
+        return
+    data = outcome.completion.data
+    reason = " ".join(redact(str(data.get("reason", ""))).split())[:300]
+    store.put_judgement(call.item, call.context["hash"], prompt, model, int(data["rating"]),
+                        reason)
+    store.clear_drop("judge", call.item)
+    report.judged += 1
+    report.from_cache += int(outcome.completion.cached)
+
+
 def query_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -88,23 +107,10 @@ def judge_queries(
     outcomes = run_calls(store, backend, calls, concurrency=concurrency, budget=Budget(max_cost),
                          totals=totals, progress=progress, total=len(calls))
     try:
-        for outcome in outcomes:
-            call = outcome.call
-            if outcome.completion is None:
-                if outcome.reason == "max_cost":
-                    report.not_started += 1
-                    continue
-                report.failed[call.item] = f"{outcome.reason}: {outcome.error}"
-                store.record_drop("judge", call.item, outcome.reason, detail=outcome.error[:500])
-                continue
-            data = outcome.completion.data
-            reason = " ".join(redact(str(data.get("reason", ""))).split())[:300]
+        for batch in outcomes:
             with store.transaction():
-                store.put_judgement(call.item, call.context["hash"], template.id,
-                                    backend.model, int(data["rating"]), reason)
-                store.clear_drop("judge", call.item)
-            report.judged += 1
-            report.from_cache += int(outcome.completion.cached)
+                for outcome in batch:
+                    _store_outcome(store, template.id, backend.model, outcome, report)
     finally:
         outcomes.close()
         report.calls, report.tokens_in, report.tokens_out = (

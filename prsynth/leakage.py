@@ -42,8 +42,7 @@ def solution_leakage(query: str, diff: str, known_text: str = "") -> tuple[float
     """(share in [0, 1], what leaked): the larger of the share of introduced identifiers
     the query names and the share of substantial added lines it pastes verbatim."""
     introduced = introduced_identifiers(diff, known_text)
-    named = sorted(n for n in introduced if re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}"
-                                                      rf"(?![A-Za-z0-9_])", query))
+    named = sorted(introduced & set(IDENTIFIER.findall(query)))
     lines = {
         line[1:].strip() for line in diff.splitlines()
         if line.startswith("+") and not line.startswith("+++ ")

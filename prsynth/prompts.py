@@ -44,7 +44,7 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(len(text) / 4)
 
 
-@dataclass
+@dataclass(eq=False)
 class Template:
     """One parsed prompt template."""
 
@@ -297,6 +297,14 @@ def _file_kind(path: str) -> str:
 def render_pr(template: Template, pr: Any, **extra: Any) -> RenderedPrompt:
     """Render `template` for `pr`, with the diff excerpt trimmed to what the budget leaves."""
     variables = {**pr_variables(pr), **extra}
+    whole = budget_diff(pr.diff or "", 10**9)
+    if not any(d["kind"] != "binary" for d in whole.dropped):
+        # Most PRs fit whole: one render tells.
+        variables.update(diff=whole.text, dropped=whole.dropped,
+                         dropped_summary=whole.dropped_summary)
+        messages = template.render(variables)
+        if sum(estimate_tokens(m["content"]) for m in messages) <= template.budget_tokens:
+            return RenderedPrompt(messages, variables, whole)
     empty = {**variables, "diff": "", "dropped": [], "dropped_summary": ""}
     room = template.budget_tokens - sum(estimate_tokens(m["content"]) for m in
                                         template.render(empty))

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from prsynth.baseline import LENGTHS, PERSONAS, is_instruction, pick_variation
-from prsynth.calls import CallTotals, LLMCall, run_calls
+from prsynth.calls import CallOutcome, CallTotals, LLMCall, run_calls
 from prsynth.diffs import HUNK_HEADER
 from prsynth.errors import MissingStageError
 from prsynth.leakage import solution_leakage
@@ -28,7 +28,7 @@ Progress = Callable[[int, int], None]
 @dataclass
 class SynthOptions:
     prompt: str = "vibe_request"
-    limit: int | None = None
+    limit: int | None = None  # at most this many PRs (of those without a query) this run
     repo: str | None = None
     concurrency: int = 8
     dry_run: bool = False
@@ -100,66 +100,46 @@ def synthesize(
             f"store {store.path} has no PRs; run `prsynth crawl` (or `prsynth crawl import`) first"
         )
     existing = set() if options.redo else store.query_ids_for(template.id, backend.model)
-    calls: list[LLMCall] = []
-    prs: dict[str, PullRequest] = {}
+    todo: list[PullRequest] = []
     for pr in store.iter_prs(repo):
         report.prs += 1
         if pr.id in existing:
             report.existing += 1
-            continue
-        if options.limit is not None and len(calls) >= options.limit:
-            continue
-        clean = redact_pr(pr)
-        why = unusable(clean)
-        if why:
-            report.skipped[why] = report.skipped.get(why, 0) + 1
-            if not options.dry_run:
-                store.record_drop("synth", pr.id, why, repo=pr.repo)
-            continue
-        persona, length = pick_variation(pr.id)
-        rendered = render_pr(template, clean, persona=persona, length=length,
-                             persona_text=PERSONAS[persona], length_text=LENGTHS[length])
-        prs[pr.id] = clean
-        calls.append(LLMCall(pr.id, template, rendered.messages, rendered.variables,
-                             query_check(clean)))
-    report.todo = len(calls)
+        elif options.limit is None or len(todo) < options.limit:
+            todo.append(pr)
+    prs: dict[str, PullRequest] = {}
+
+    def calls() -> Iterator[LLMCall]:
+        # Rendered lazily, so the first requests go out while later prompts are rendered.
+        for pr in todo:
+            clean = redact_pr(pr)
+            why = unusable(clean)
+            if why:
+                report.skipped[why] = report.skipped.get(why, 0) + 1
+                if not options.dry_run:
+                    store.record_drop("synth", pr.id, why, repo=pr.repo)
+                continue
+            persona, length = pick_variation(pr.id)
+            rendered = render_pr(template, clean, persona=persona, length=length,
+                                 persona_text=PERSONAS[persona], length_text=LENGTHS[length])
+            prs[pr.id] = clean
+            report.todo += 1
+            yield LLMCall(pr.id, template, rendered.messages, rendered.variables,
+                          query_check(clean))
+
     if options.dry_run:
-        return _estimate(store, backend, calls, report)
-    if calls:
+        return _estimate(store, backend, calls(), report)
+    if todo:
         backend.check_ready()
     totals = CallTotals()
     budget = Budget(options.max_cost)
-    outcomes = run_calls(store, backend, calls, concurrency=options.concurrency, budget=budget,
-                         totals=totals, progress=progress, total=len(calls))
+    outcomes = run_calls(store, backend, calls(), concurrency=options.concurrency,
+                         budget=budget, totals=totals, progress=progress, total=len(todo))
     try:
-        for outcome in outcomes:
-            pr = prs[outcome.call.item]
-            if outcome.completion is None:
-                if outcome.reason == "max_cost":
-                    report.not_started += 1
-                    continue
-                report.failed[pr.id] = f"{outcome.reason}: {outcome.error}"
-                store.record_drop("synth", pr.id, outcome.reason, repo=pr.repo,
-                                  detail=outcome.error[:500])
-                continue
-            completion = outcome.completion
-            data = completion.data
-            text = redact(str(data["query"]).strip())
-            leakage, leaked = solution_leakage(text, pr.diff, problem_text(pr))
-            fields = {k: v for k, v in data.items() if k != "query"}
-            fields.update(leakage=leakage, leaked=leaked, persona=outcome.call.context["persona"],
-                          length=outcome.call.context["length"])
-            query = Query(
-                id=f"{pr.id}/{template.name}/{backend.model}", pr_id=pr.id, query=text,
-                prompt=template.id, model=completion.model, created_at=utcnow(),
-                tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
-                cost_usd=round(completion.cost_usd, 8), fields=fields,
-            )
+        for batch in outcomes:
             with store.transaction():
-                store.put_query(query)
-                store.clear_drop("synth", pr.id)
-            report.synthesized += 1
-            report.from_cache += int(completion.cached)
+                for outcome in batch:
+                    _store_outcome(store, template.name, backend.model, prs, outcome, report)
     finally:
         outcomes.close()
         report.calls, report.tokens_in, report.tokens_out = (
@@ -169,7 +149,36 @@ def synthesize(
     return report
 
 
-def _estimate(store: Store, backend: LLMBackend, calls: list[LLMCall],
+def _store_outcome(store: Store, template: str, model: str, prs: dict[str, PullRequest],
+                   outcome: CallOutcome, report: SynthReport) -> None:
+    """Store a query, or record why there is none (call inside a transaction)."""
+    pr = prs[outcome.call.item]
+    if outcome.completion is None:
+        if outcome.reason == "max_cost":
+            report.not_started += 1
+            return
+        report.failed[pr.id] = f"{outcome.reason}: {outcome.error}"
+        store.record_drop("synth", pr.id, outcome.reason, repo=pr.repo,
+                          detail=outcome.error[:500])
+        return
+    completion = outcome.completion
+    text = redact(str(completion.data["query"]).strip())
+    leakage, leaked = solution_leakage(text, pr.diff, problem_text(pr))
+    fields = {k: v for k, v in completion.data.items() if k != "query"}
+    fields.update(leakage=leakage, leaked=leaked, persona=outcome.call.context["persona"],
+                  length=outcome.call.context["length"])
+    store.put_query(Query(
+        id=f"{pr.id}/{template}/{model}", pr_id=pr.id, query=text,
+        prompt=outcome.call.template.id, model=completion.model, created_at=utcnow(),
+        tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
+        cost_usd=round(completion.cost_usd, 8), fields=fields,
+    ))
+    store.clear_drop("synth", pr.id)
+    report.synthesized += 1
+    report.from_cache += int(completion.cached)
+
+
+def _estimate(store: Store, backend: LLMBackend, calls: Iterable[LLMCall],
               report: SynthReport) -> SynthReport:
     """What a run would send: calls not answered by the cache, tokens and cost."""
     for call in calls:

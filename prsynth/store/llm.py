@@ -46,6 +46,19 @@ class LLMStore(StoreCore):
             return None
         return CachedResponse(json.loads(row[0]), row[1], row[2], row[3], row[4])
 
+    def cached_responses(self, keys: list[str]) -> dict[str, CachedResponse]:
+        """The cached answers among `keys` (one query per 500 keys)."""
+        found: dict[str, CachedResponse] = {}
+        for start in range(0, len(keys), 500):
+            part = keys[start:start + 500]
+            rows = self.db.execute(
+                "SELECT key, response, model, tokens_in, tokens_out, cost_usd FROM llm_cache"
+                f" WHERE key IN ({', '.join('?' for _ in part)})", part,
+            )
+            for r in rows:
+                found[r[0]] = CachedResponse(json.loads(r[1]), r[2], r[3], r[4], r[5])
+        return found
+
     def cache_response(self, key: str, template: str, response: CachedResponse) -> None:
         with self.transaction() as db:
             db.execute(
