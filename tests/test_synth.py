@@ -349,3 +349,11 @@ def test_judge_rates_each_query_once_and_reuses_the_cache(sample, server):
     assert sample.judge_ratings()[next(iter(ratings))] == (7, "clear goal, realistic, no leakage")
     assert judge_queries(sample, chat(server)).judged == 0
     assert len(server.requests) == report.judged
+
+
+def test_max_cost_needs_a_price_for_the_model(run_cli, tmp_path, server):
+    write_config(tmp_path, server)
+    run_cli("crawl", "import", str(sample_prs_path()))
+    result = run_cli("synth", "--llm", "openai", "--model", "mystery", "--max-cost", "1")
+    assert result.exit_code == 2 and "--max-cost needs a price for model 'mystery'" in result.output
+    assert server.requests == []
