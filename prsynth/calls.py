@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from prsynth.llm import Budget, Check, Completion, LLMBackend, LLMCallError
+from prsynth.llm import Budget, Check, Completion, LLMBackend, LLMCallError, LLMError
 from prsynth.prompts import Template, estimate_tokens
 from prsynth.redact import redact
 from prsynth.store import Store
@@ -162,6 +162,7 @@ def _collect(
     """Wait for at least one call to finish; store and return everything finished."""
     finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
     outcomes = []
+    fatal: LLMError | None = None
     with store.transaction():
         for future in finished:
             call, key = pending.pop(future)
@@ -169,6 +170,9 @@ def _collect(
                 completion = future.result()
             except LLMCallError as exc:
                 outcomes.append(_failed(store, backend, call, exc, totals))
+                continue
+            except LLMError as exc:
+                fatal = exc  # stop the run, but keep what this batch finished
                 continue
             totals.calls += 1
             totals.tokens_in += completion.tokens_in
@@ -183,6 +187,8 @@ def _collect(
                 latency_s=round(completion.latency_s, 4), cost_usd=completion.cost_usd,
                 attempts=completion.attempts))
             outcomes.append(CallOutcome(call, completion))
+    if fatal is not None:
+        raise fatal
     return outcomes
 
 

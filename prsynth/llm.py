@@ -252,15 +252,17 @@ class OpenAIChat(LLMBackend):
         self.client()
 
     def client(self) -> Any:
-        if self._client is None:
-            import openai
+        with self._format_lock:
+            return self._client or self._make_client()
 
-            # Local servers ignore the key, but the client insists on one.
-            key = self.api_key or "not-needed"
-            self._client = openai.OpenAI(
-                api_key=key, base_url=self.url, timeout=self.timeout, max_retries=0,
-                http_client=_http_client(self.concurrency),
-            )
+    def _make_client(self) -> Any:
+        import openai
+
+        # Local servers ignore the key, but the client insists on one.
+        self._client = openai.OpenAI(
+            api_key=self.api_key or "not-needed", base_url=self.url, timeout=self.timeout,
+            max_retries=0, http_client=_http_client(self.concurrency),
+        )
         return self._client
 
     def complete(

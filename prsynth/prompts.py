@@ -65,7 +65,7 @@ class Template:
 
     def render(self, variables: dict[str, Any]) -> list[dict[str, str]]:
         """Chat messages: the `system` block (when present), then the `user` block."""
-        values = {"schema_json": json.dumps(self.schema, indent=1), **variables}
+        values = {"schema_json": json.dumps(self.schema), **variables}
         context = self.jinja.new_context(values)
         messages = []
         try:

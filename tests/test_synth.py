@@ -357,3 +357,14 @@ def test_max_cost_needs_a_price_for_the_model(run_cli, tmp_path, server):
     result = run_cli("synth", "--llm", "openai", "--model", "mystery", "--max-cost", "1")
     assert result.exit_code == 2 and "--max-cost needs a price for model 'mystery'" in result.output
     assert server.requests == []
+
+
+def test_a_rejected_key_mid_run_stops_it_and_keeps_what_finished(sample, server):
+    from prsynth.llm import LLMError
+
+    server.push(*[{}] * 5, {"status": 401})
+    with pytest.raises(LLMError, match="refused the credentials"):
+        synthesize(sample, chat(server), SynthOptions(repo=TIDEWATER, concurrency=1))
+    assert sample.count_queries() == 5
+    again = synthesize(sample, chat(server), SynthOptions(repo=TIDEWATER, concurrency=1))
+    assert again.existing == 5 and again.synthesized == again.todo
