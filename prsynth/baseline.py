@@ -48,6 +48,17 @@ BUILD_PATH = re.compile(
     r"CMakeLists\.txt|setup\.cfg|pyproject\.toml|package\.json|Cargo\.toml|go\.mod|"
     r"[^/]+\.gemspec|build\.gradle(\.kts)?|\.pre-commit-config\.yaml)$"
 )
+VERBS = frozenset(
+    "accept add allow apply avoid bump cache check clamp clean clear convert correct create "
+    "deprecate detect document drop emit enable ensure escape expose extend extract fix "
+    "guard handle ignore implement improve include introduce keep let limit log make merge "
+    "move name normalize parse pass preserve prevent print raise read reduce refactor "
+    "reject remove rename reorder replace report require reset resolve respect restore "
+    "retry return reuse run show simplify skip sort speed split stop strip support switch "
+    "test tidy trim update upgrade use validate warn write harden tighten relax loosen cap "
+    "wrap unify mark flag load save send sync port migrate pin lock bound batch stream "
+    "fall lower raise bring teach let get turn treat".split()
+)
 CODE_EXT = {".py": "Python", ".rs": "Rust", ".ts": "TypeScript", ".tsx": "TypeScript",
             ".js": "JavaScript", ".go": "Go", ".c": "C", ".h": "C", ".kt": "Kotlin",
             ".rb": "Ruby", ".java": "Java", ".cpp": "C++", ".cs": "C#", ".swift": "Swift"}
@@ -163,6 +174,19 @@ def _lower_first(text: str) -> str:
     return text
 
 
+def goal_phrase(title: str) -> str:
+    """The title as something to do: "diff_tree: return early" → "return early in diff_tree",
+    "Clearer errors from X" → "give us clearer errors from X"."""
+    title = clean_title(title)
+    scope = re.match(r"^([\w./-]{2,40}):\s+(.+)$", title)
+    if scope:
+        title = f"{scope.group(2)} in {scope.group(1)}"
+    words = title.lower().split()[:2]
+    if words and not any(w in VERBS for w in words):
+        title = f"{'give us' if words[0].endswith('er') else 'sort out'} {_lower_first(title)}"
+    return _lower_first(title) or "tidy this up"
+
+
 def baseline_request(context: dict[str, Any]) -> dict[str, Any]:
     """A vibe_request answer (query, task_type, difficulty, skills) from the PR text."""
     pr = context["pr"]
@@ -170,34 +194,38 @@ def baseline_request(context: dict[str, Any]) -> dict[str, Any]:
     persona = context.get("persona") or pick_variation(pr["id"])[0]
     length = context.get("length") or pick_variation(pr["id"])[1]
     kind = task_type(context)
-    goal = _lower_first(clean_title(pr["title"])) or "tidy this up"
+    goal = goal_phrase(pr["title"])
     facts = body_sentences(pr.get("body", ""))
     for issue in pr.get("linked_issues", []):
         facts += [s for s in body_sentences(issue.get("body", ""), 2) if s not in facts]
     steps = steps_to_reproduce(pr.get("body", ""))
     area = _area(context)
     has_tests = any(f.get("kind") == "test" for f in context.get("files", []))
-    constraints = _constraints(kind, has_tests, rng)
+    said = " ".join(facts).lower()
+    constraints = [c for c in _constraints(kind, has_tests, rng)
+                   if not ("behaviour change" in c.lower() and "behaviour change" in said)]
     opener = rng.choice(_OPENERS[persona])
+    asks = "you" in opener.lower() and opener.rstrip().endswith(("you", "please", "me"))
     where = rng.choice([f" in {area}", f" (it's in {area})", f" — see {area}", ""]) if area else ""
+    stop = "?" if asks else "."
 
     if length == "one_liner":
         tail = rng.choice(["", f", {constraints[0].lower().rstrip('.')}"]) if constraints else ""
-        query = f"{opener}{goal}{where}{tail}."
+        query = f"{opener}{goal}{where}{tail}{stop}"
     else:
-        parts = [f"{opener}{goal}{where}."]
+        parts = [f"{opener}{goal}{where}{stop}"]
         if facts:
             parts.append(" ".join(facts[: 1 if length == "short" else 3]))
+        closer = rng.choice(_CLOSERS[persona])
         if length == "short":
             parts.append(constraints[0] if constraints else "")
-        else:
-            if steps and length == "detailed":
+        elif length == "detailed":
+            if steps:
                 parts.append("To reproduce: " + "; ".join(s.rstrip(".") for s in steps) + ".")
-            if length == "detailed":
-                parts.append("\n\nRequirements:\n" + "\n".join(f"- {c}" for c in constraints))
-            else:
-                parts.append(" ".join(constraints))
-            parts.append(rng.choice(_CLOSERS[persona]))
+            parts.append("\n\nRequirements:\n" + "\n".join(f"- {c}" for c in constraints))
+            parts.append(f"\n\n{closer}" if closer else "")
+        else:
+            parts += [" ".join(constraints), closer]
         query = " ".join(p for p in parts if p).replace(" \n", "\n").strip()
     query = re.sub(r"[ \t]+", " ", query)
     return {"query": query[0].upper() + query[1:], "task_type": kind,
@@ -219,7 +247,7 @@ def _constraints(kind: str, has_tests: bool, rng: random.Random) -> list[str]:
         "build": ["Don't touch the library code.", "Keep the existing jobs working."],
     }.get(kind, ["Keep the change small."])
     chosen = rng.sample(base, k=len(base))
-    if has_tests and kind not in ("docs", "build", "tests"):
+    if has_tests and kind not in ("docs", "build", "tests", "refactor"):
         chosen.insert(0, rng.choice(["Add a regression test for it.", "Cover it with a test.",
                                      "Please add a test that fails before the fix."
                                      if kind == "bugfix" else "Add a test for it."]))
