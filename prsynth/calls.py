@@ -125,10 +125,32 @@ def run_calls(
         while pending:
             yield counter.count(_collect(store, backend, pending, totals))
     finally:
+        _drain(store, backend, pending, totals)
         pool.shutdown(wait=False, cancel_futures=True)
 
 
 BATCH = 64
+
+
+def _drain(store: Store, backend: LLMBackend,
+           pending: dict[Future[Completion], tuple[LLMCall, str]], totals: CallTotals) -> None:
+    """When a run stops early: cancel what has not started, and cache the answers of the
+    calls already in flight (they finish anyway), so the next run does not pay again."""
+    running = [f for f in pending if not f.cancel()]
+    if not running:
+        return
+    try:
+        wait(running)
+    except KeyboardInterrupt:
+        return  # a second Ctrl-C: leave now
+    for future in list(pending):
+        if future not in running:
+            pending.pop(future)
+    while pending:
+        try:
+            _collect(store, backend, pending, totals)
+        except LLMError:
+            continue
 
 
 def _chunks(calls: Iterable[LLMCall], size: int) -> Iterator[list[LLMCall]]:

@@ -368,3 +368,17 @@ def test_a_rejected_key_mid_run_stops_it_and_keeps_what_finished(sample, server)
     assert sample.count_queries() == 5
     again = synthesize(sample, chat(server), SynthOptions(repo=TIDEWATER, concurrency=1))
     assert again.existing == 5 and again.synthesized == again.todo
+
+
+def test_interrupted_run_keeps_what_finished_and_pays_nothing_twice(sample, server):
+    def interrupt(done, total):
+        if done >= 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        synthesize(sample, chat(server), SynthOptions(repo=TIDEWATER, concurrency=2), interrupt)
+    assert 0 < sample.count_queries() < 30
+    report = synthesize(sample, chat(server), SynthOptions(repo=TIDEWATER, concurrency=2))
+    assert report.existing + report.synthesized == report.prs
+    answered = {r.body["messages"][-1]["content"] for r in server.completions}
+    assert len(answered) == len(server.completions)  # no prompt was paid for twice
