@@ -184,39 +184,42 @@ def _collect(
     """Wait for at least one call to finish; store and return everything finished."""
     finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
     outcomes = []
+    answers: list[tuple[str, str, CachedResponse]] = []
+    log: list[CallRecord] = []
     fatal: LLMError | None = None
+    for future in finished:
+        call, key = pending.pop(future)
+        try:
+            completion = future.result()
+        except LLMCallError as exc:
+            outcomes.append(_failed(backend, call, exc, totals, log))
+            continue
+        except LLMError as exc:
+            fatal = exc  # stop the run, but keep what this batch finished
+            continue
+        totals.calls += 1
+        totals.tokens_in += completion.tokens_in
+        totals.tokens_out += completion.tokens_out
+        totals.cost_usd += completion.cost_usd
+        answers.append((key, call.template.id, CachedResponse(
+            completion.data, completion.model, completion.tokens_in, completion.tokens_out,
+            completion.cost_usd)))
+        log.append(CallRecord(
+            template=call.template.id, model=completion.model, item=call.item,
+            tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
+            latency_s=round(completion.latency_s, 4), cost_usd=completion.cost_usd,
+            attempts=completion.attempts))
+        outcomes.append(CallOutcome(call, completion))
     with store.transaction():
-        for future in finished:
-            call, key = pending.pop(future)
-            try:
-                completion = future.result()
-            except LLMCallError as exc:
-                outcomes.append(_failed(store, backend, call, exc, totals))
-                continue
-            except LLMError as exc:
-                fatal = exc  # stop the run, but keep what this batch finished
-                continue
-            totals.calls += 1
-            totals.tokens_in += completion.tokens_in
-            totals.tokens_out += completion.tokens_out
-            totals.cost_usd += completion.cost_usd
-            store.cache_response(key, call.template.id, CachedResponse(
-                completion.data, completion.model, completion.tokens_in, completion.tokens_out,
-                completion.cost_usd))
-            store.log_llm_call(CallRecord(
-                template=call.template.id, model=completion.model, item=call.item,
-                tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
-                latency_s=round(completion.latency_s, 4), cost_usd=completion.cost_usd,
-                attempts=completion.attempts))
-            outcomes.append(CallOutcome(call, completion))
+        store.cache_responses(answers)
+        store.log_llm_calls(log)
     if fatal is not None:
         raise fatal
     return outcomes
 
 
-def _failed(
-    store: Store, backend: LLMBackend, call: LLMCall, exc: LLMCallError, totals: CallTotals
-) -> CallOutcome:
+def _failed(backend: LLMBackend, call: LLMCall, exc: LLMCallError, totals: CallTotals,
+            log: list[CallRecord]) -> CallOutcome:
     error = redact(str(exc))
     if exc.reason != "max_cost" or exc.attempts > 0:
         totals.calls += 1
@@ -224,7 +227,7 @@ def _failed(
         totals.tokens_in += exc.tokens_in
         totals.tokens_out += exc.tokens_out
         totals.cost_usd += exc.cost_usd
-        store.log_llm_call(CallRecord(
+        log.append(CallRecord(
             template=call.template.id, model=backend.model, item=call.item,
             tokens_in=exc.tokens_in, tokens_out=exc.tokens_out, cost_usd=exc.cost_usd,
             attempts=exc.attempts, status="failed", error=error))

@@ -53,22 +53,22 @@ class JudgeReport:
 
 
 def _store_outcome(store: Store, prompt: str, model: str, outcome: CallOutcome,
-                   report: JudgeReport) -> None:
+                   report: JudgeReport) -> str | None:
     call = outcome.call
     if outcome.completion is None:
         if outcome.reason == "max_cost":
             report.not_started += 1
-            return
+            return None
         report.failed[call.item] = f"{outcome.reason}: {outcome.error}"
         store.record_drop("judge", call.item, outcome.reason, detail=outcome.error[:500])
-        return
+        return None
     data = outcome.completion.data
     reason = " ".join(redact(str(data.get("reason", ""))).split())[:300]
     store.put_judgement(call.item, call.context["hash"], prompt, model, int(data["rating"]),
                         reason)
-    store.clear_drop("judge", call.item)
     report.judged += 1
     report.from_cache += int(outcome.completion.cached)
+    return call.item
 
 
 def query_hash(text: str) -> str:
@@ -109,8 +109,9 @@ def judge_queries(
     try:
         for batch in outcomes:
             with store.transaction():
-                for outcome in batch:
-                    _store_outcome(store, template.id, backend.model, outcome, report)
+                stored = [_store_outcome(store, template.id, backend.model, outcome, report)
+                          for outcome in batch]
+                store.clear_drops("judge", [item for item in stored if item])
     finally:
         outcomes.close()
         report.calls, report.tokens_in, report.tokens_out = (

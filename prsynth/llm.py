@@ -321,9 +321,12 @@ class OpenAIChat(LLMBackend):
             spent["attempts"] += 1
             try:
                 try:
+                    # response_format goes in extra_body: the same JSON on the wire, without
+                    # the SDK walking the whole schema on every call (a third of its CPU).
                     response = self.client().chat.completions.create(
                         model=self.model, messages=conversation, temperature=temperature,
-                        max_tokens=max_tokens, response_format=_response_format(fmt, schema),
+                        max_tokens=max_tokens,
+                        extra_body={"response_format": _response_format(fmt, schema)},
                     )
                 except BaseException:
                     if budget is not None:

@@ -91,7 +91,7 @@ def synthesize(
     if "query" not in template.schema.get("properties", {}):
         raise TemplateError(
             f"prompt template {template.path}: its schema has no `query` field, so synth "
-            "cannot use it (the judge template is for `prsynth score --judge`)"
+            "cannot use it (a judge template rates queries; it does not write them)"
         )
     repo = check_repo_name(options.repo) if options.repo else None
     report = SynthReport(prompt=template.id, model=backend.model, dry_run=options.dry_run)
@@ -143,8 +143,9 @@ def synthesize(
     try:
         for batch in outcomes:
             with store.transaction():
-                for outcome in batch:
-                    _store_outcome(store, template.name, backend.model, prs, outcome, report)
+                stored = [_store_outcome(store, template.name, backend.model, prs, outcome,
+                                         report) for outcome in batch]
+                store.clear_drops("synth", [item for item in stored if item])
     finally:
         outcomes.close()
         report.calls, report.tokens_in, report.tokens_out = (
@@ -155,17 +156,17 @@ def synthesize(
 
 
 def _store_outcome(store: Store, template: str, model: str, prs: dict[str, PullRequest],
-                   outcome: CallOutcome, report: SynthReport) -> None:
-    """Store a query, or record why there is none (call inside a transaction)."""
+                   outcome: CallOutcome, report: SynthReport) -> str | None:
+    """Store a query, or record why there is none; return the PR id when stored."""
     pr = prs[outcome.call.item]
     if outcome.completion is None:
         if outcome.reason == "max_cost":
             report.not_started += 1
-            return
+            return None
         report.failed[pr.id] = f"{outcome.reason}: {outcome.error}"
         store.record_drop("synth", pr.id, outcome.reason, repo=pr.repo,
                           detail=outcome.error[:500])
-        return
+        return None
     completion = outcome.completion
     text = redact(str(completion.data["query"]).strip())
     leakage, leaked = solution_leakage(text, pr.diff, problem_text(pr))
@@ -178,9 +179,9 @@ def _store_outcome(store: Store, template: str, model: str, prs: dict[str, PullR
         tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
         cost_usd=round(completion.cost_usd, 8), fields=fields,
     ))
-    store.clear_drop("synth", pr.id)
     report.synthesized += 1
     report.from_cache += int(completion.cached)
+    return pr.id
 
 
 def _estimate(store: Store, backend: LLMBackend, calls: Iterable[LLMCall],

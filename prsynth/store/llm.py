@@ -59,24 +59,27 @@ class LLMStore(StoreCore):
                 found[r[0]] = CachedResponse(json.loads(r[1]), r[2], r[3], r[4], r[5])
         return found
 
-    def cache_response(self, key: str, template: str, response: CachedResponse) -> None:
+    def cache_responses(self, entries: list[tuple[str, str, CachedResponse]]) -> None:
+        """Cache (key, template@version, answer) triples in one statement."""
+        now = utcnow()
         with self.transaction() as db:
-            db.execute(
+            db.executemany(
                 "INSERT INTO llm_cache (key, model, template, response, tokens_in, tokens_out,"
                 " cost_usd, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (key) DO NOTHING",
-                (key, response.model, template, json.dumps(response.data, sort_keys=True),
-                 response.tokens_in, response.tokens_out, response.cost_usd, utcnow()),
+                [(key, r.model, template, json.dumps(r.data, sort_keys=True), r.tokens_in,
+                  r.tokens_out, r.cost_usd, now) for key, template, r in entries],
             )
 
-    def log_llm_call(self, call: CallRecord) -> None:
+    def log_llm_calls(self, calls: list[CallRecord]) -> None:
+        now = utcnow()
         with self.transaction() as db:
-            db.execute(
+            db.executemany(
                 "INSERT INTO llm_calls (template, model, item, tokens_in, tokens_out, latency_s,"
                 " cost_usd, attempts, status, error, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (call.template, call.model, call.item, call.tokens_in, call.tokens_out,
-                 call.latency_s, call.cost_usd, call.attempts, call.status, call.error, utcnow()),
+                [(c.template, c.model, c.item, c.tokens_in, c.tokens_out, c.latency_s,
+                  c.cost_usd, c.attempts, c.status, c.error, now) for c in calls],
             )
 
     def llm_calls(self, template: str | None = None) -> list[CallRecord]:
@@ -104,9 +107,11 @@ class LLMStore(StoreCore):
         )
         return {r[0] for r in rows}
 
-    def clear_drop(self, stage: str, item: str) -> None:
+    def clear_drops(self, stage: str, items: list[str]) -> None:
+        """Forget why `items` were dropped at `stage` (they succeeded since)."""
         with self.transaction() as db:
-            db.execute("DELETE FROM drops WHERE stage = ? AND item = ?", (stage, item))
+            db.executemany("DELETE FROM drops WHERE stage = ? AND item = ?",
+                           [(stage, item) for item in items])
 
     def put_judgement(
         self, query_id: str, query_hash: str, prompt: str, model: str, rating: int, reason: str
