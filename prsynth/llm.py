@@ -328,9 +328,11 @@ class OpenAIChat(LLMBackend):
                         max_tokens=max_tokens,
                         extra_body={"response_format": _response_format(fmt, schema)},
                     )
-                except BaseException:
+                except BaseException as exc:
                     if budget is not None:
-                        budget.settle(worst, 0.0)  # failed requests are not billed
+                        # A request that timed out may still be billed: count its worst case.
+                        timed_out = isinstance(exc, openai.APITimeoutError)
+                        budget.settle(worst, worst if timed_out else 0.0)
                     raise
             except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
                 if fmt == "json_schema":

@@ -163,3 +163,10 @@ def test_make_backend_picks_by_name():
     assert isinstance(chat, OpenAIChat) and chat.model == "n" and chat.url == "http://x/v1"
     with pytest.raises(ConfigError, match="unknown"):
         make_backend(LLMConfig(), llm="claude")
+
+
+def test_a_timed_out_request_counts_its_worst_case_against_the_budget(server):
+    server.push({"sleep": 0.6})
+    budget = Budget(max_cost=10.0)
+    completion = backend(server, timeout=0.2).complete(MESSAGES, SCHEMA, budget=budget)
+    assert completion.attempts == 2 and budget.spent > 2 * completion.cost_usd
