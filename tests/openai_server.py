@@ -114,13 +114,14 @@ class ChatServer:
             self._server.server_close()
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        arrived = time.monotonic()
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length)
         if not handler.path.endswith("/chat/completions"):
             self._send(handler, 404, {"error": {"message": "not found", "type": "invalid"}})
             return
         request = LoggedRequest(json.loads(raw), {k.lower(): v for k, v in handler.headers.items()},
-                                time.monotonic())
+                                arrived)
         with self._lock:
             self.requests.append(request)
             behaviour = self.behaviours.popleft() if self.behaviours else {}
@@ -135,11 +136,15 @@ class ChatServer:
 
     def _respond(self, handler: BaseHTTPRequestHandler, request: LoggedRequest,
                  behaviour: dict[str, Any]) -> None:
-        delay = behaviour.get("sleep", self.latency)
-        if delay:
-            time.sleep(delay)
+        # The answer leaves `delay` after the request arrived, whatever the work took.
+        deadline = request.started + behaviour.get("sleep", self.latency)
+
+        def pause() -> None:
+            time.sleep(max(0.0, deadline - time.monotonic()))
+
         status = behaviour.get("status")
         if status:
+            pause()
             request.status = status
             error = {"error": {"message": behaviour.get("message", f"simulated {status}"),
                                "type": "server_error" if status >= 500 else "invalid_request_error",
@@ -148,6 +153,7 @@ class ChatServer:
             return
         if request.response_format == "json_schema" and not self.accept_json_schema:
             request.status = 400
+            pause()
             self._send(handler, 400, {"error": {
                 "message": "response_format json_schema is not supported by this server",
                 "type": "invalid_request_error", "param": "response_format", "code": None}})
@@ -158,6 +164,7 @@ class ChatServer:
         with self._lock:
             self.tokens_in += tokens_in
             self.tokens_out += tokens_out
+        pause()
         self._send(handler, 200, {
             "id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion",
             "created": int(time.time()), "model": request.body.get("model", ""),
