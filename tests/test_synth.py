@@ -382,3 +382,14 @@ def test_interrupted_run_keeps_what_finished_and_pays_nothing_twice(sample, serv
     assert report.existing + report.synthesized == report.prs
     answered = {r.body["messages"][-1]["content"] for r in server.completions}
     assert len(answered) == len(server.completions)  # no prompt was paid for twice
+
+
+def test_openai_base_url_and_key_come_from_the_environment(run_cli, server, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env-key-0123456789abcdef")
+    run_cli("crawl", "import", str(sample_prs_path()))
+    result = run_cli("synth", "--llm", "openai", "--model", "test-model", "--limit", "2")
+    assert result.exit_code == 0, result.output
+    assert len(server.requests) == 2
+    assert server.requests[0].headers["authorization"] == "Bearer sk-env-key-0123456789abcdef"
+    assert "sk-env-key" not in result.output
