@@ -157,6 +157,12 @@ def parse_template(text: str, path: Path) -> Template:
         raise TemplateError(
             f"prompt template {path}: needs a {{% block user %}} (and usually a system block)"
         )
+    if path.suffix == ".j2" and name != path.stem:
+        # Query ids carry the name: a copied template must not pass for the original.
+        raise TemplateError(
+            f"prompt template {path}: header name {name!r} differs from the file name; "
+            f"rename one so they match"
+        )
     return Template(
         name=name, version=version, description=str(header.get("description", "")),
         schema=schema, temperature=float(temperature), max_tokens=numbers["max_tokens"],

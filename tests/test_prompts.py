@@ -69,6 +69,11 @@ def test_malformed_template_is_a_one_line_error_naming_the_file(tmp_path, text, 
     assert "\n" not in str(error.value)
 
 
+def test_header_name_must_match_the_file_name(tmp_path):
+    with pytest.raises(TemplateError, match="header name 't' differs from the file name"):
+        parse_template(template_text(GOOD_HEADER), tmp_path / "copy.j2")
+
+
 def test_unknown_template_lists_the_available_ones():
     with pytest.raises(TemplateError, match="available: judge, vibe_request"):
         load_template("vibe_requets")
