@@ -6,8 +6,8 @@
 
 by lazy greedy over a sparse k-nearest-neighbour graph built with faiss: item j covers
 only its `neighbours` nearest items (similarities beyond count as 0), so memory and
-time grow with n * m, never n * n. F is monotone submodular, so a gain never grows as the set grows; lazy
-greedy re-evaluates only the candidate on top of a heap of stale gains and picks
+time grow with n * m, never n * n. F is monotone submodular, so a gain never grows as
+the set grows; lazy greedy re-evaluates only the candidate on top of a heap of stale gains and picks
 exactly what plain greedy would (ties broken by a seeded random order).
 `mmr`, `k_center` and `random_choice` are the usual alternatives.
 
