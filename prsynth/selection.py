@@ -119,7 +119,7 @@ def _tie_order(n: int, seed: int) -> np.ndarray:
 
 def _short(k: int, picked: int, n: int) -> SelectionError:
     return SelectionError(
-        f"the caps allow only {picked} of --k {k} items from {n} candidates; "
+        f"only {picked} of --k {k} items fit within the caps ({n} candidates); "
         "raise --per-repo-cap / --per-cluster-cap or lower --k"
     )
 

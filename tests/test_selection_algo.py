@@ -149,5 +149,5 @@ def test_two_caps_together_that_cannot_fill_k_say_so():
     constraints = Constraints(repos=repos, clusters=clusters, per_repo_cap=10,
                               per_cluster_cap=1)
     for method in ("facility", "mmr", "kcenter", "random"):
-        with pytest.raises(SelectionError, match="the caps allow only 11 of --k 12"):
+        with pytest.raises(SelectionError, match="only 11 of --k 12 items fit within the caps"):
             select_diverse(method, vectors, quality, 12, constraints=constraints)
