@@ -77,7 +77,10 @@ SPECIFIC = re.compile(
 )
 ACTIONABLE = re.compile(
     r"\b(add|fix|make|change|update|remove|support|implement|refactor|rename|handle|allow|"
-    r"improve|replace|move|write|document|drop|avoid|speed|stop|ensure|use|let|expose|"
+    r"improve|replace|move|write|document|drop|avoid|speed|stop|ensure|use|let|expose|name|"
+    r"show|return|raise|log|print|reject|validate|clamp|check|keep|skip|limit|cache|retry|"
+    r"convert|parse|report|accept|respect|include|exclude|warn|honou?r|migrate|split|merge|"
+    r"extract|bump|upgrade|port|optimi[sz]e|reduce|increase|set|default|"
     r"should|shouldn't|must|can you|could you|please|need|needs|want)\b",
     re.IGNORECASE,
 )
