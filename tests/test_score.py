@@ -174,3 +174,28 @@ def test_judge_without_the_llm_layer_says_it_is_not_available(run_cli):
     result = run_cli("score", "--judge")
     assert result.exit_code == 1
     assert "not available yet" in result.output and len(result.output.splitlines()) == 1
+
+
+def test_judge_ratings_when_stored_count_as_a_feature_and_make_scores_stale(tmp_path):
+    from prsynth.config import Config
+    from prsynth.stages import stale_stages
+    from prsynth.store import Store
+
+    class JudgedStore(Store):
+        ratings: dict = {}
+
+        def judge_ratings(self):
+            return self.ratings
+
+    with JudgedStore(tmp_path / "judged.db") as store:
+        rated = add(store, 1, GOOD)
+        other = add(store, 2, GOOD.replace("parse_rows", "read_rows"))
+        score_queries(store)
+        before = store.query_scores()
+        JudgedStore.ratings = {rated: (1, "the request gives the answer away")}
+        assert "score" in stale_stages(store, Config())
+        score_queries(store)
+        after = store.query_scores()
+        assert after[rated] < before[rated] and after[other] == before[other]
+        judge_row = next(r for r in explain(store, rated)["features"] if r["feature"] == "judge")
+        assert judge_row["value"] == 0.0 and judge_row["weight"] == 3.0

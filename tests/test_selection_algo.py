@@ -151,3 +151,17 @@ def test_two_caps_together_that_cannot_fill_k_say_so():
     for method in ("facility", "mmr", "kcenter", "random"):
         with pytest.raises(SelectionError, match="only 11 of --k 12 items fit within the caps"):
             select_diverse(method, vectors, quality, 12, constraints=constraints)
+
+
+def test_large_sets_use_an_approximate_graph_that_finds_the_close_neighbours(monkeypatch):
+    import prsynth.selection
+
+    vectors, _, _ = clustered(3000, clusters=30, dim=48, seed=9)
+    exact_indices, exact_sims = knn_graph(vectors, 10)
+    monkeypatch.setattr(prsynth.selection, "EXACT_LIMIT", 500)
+    indices, sims = knn_graph(vectors, 10)
+    assert (indices == np.arange(3000)[:, None]).any(axis=1).all()  # every row covers itself
+    pairs = zip(indices, exact_indices, strict=True)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in pairs])
+    assert recall > 0.9
+    assert np.all(np.diff(sims, axis=1) <= 1e-6)  # nearest first

@@ -38,6 +38,8 @@ from prsynth.selector import SelectOptions, select_queries
 def command(run: RunContext, output: str | None, weights_file: str | None, as_json: bool,
             **flags: Any) -> None:
     """Choose k queries that cover the candidates well and score high; store the run."""
+    if output == "-" and as_json:
+        raise click.UsageError("-o - and --json both write to stdout; pass -o FILE")
     config = with_weights(run.config, weights_file)
     options = SelectOptions.from_config(config.select, **flags)
     with progress_bar("selecting") as bar:
