@@ -60,8 +60,11 @@ class Constraints:
 
 
 class _Caps:
+    """Counts per group; `blocked` marks every item whose repository or cluster is full."""
+
     def __init__(self, constraints: Constraints, n: int) -> None:
         self.groups = []
+        self.blocked = np.zeros(n, dtype=bool)
         for labels, cap, what in (
             (constraints.repos, constraints.per_repo_cap, "repository"),
             (constraints.clusters, constraints.per_cluster_cap, "cluster"),
@@ -73,11 +76,13 @@ class _Caps:
                 self.groups.append((codes, cap, {}))
 
     def allows(self, j: int) -> bool:
-        return all(counts.get(codes[j], 0) < cap for codes, cap, counts in self.groups)
+        return not self.blocked[j]
 
     def take(self, j: int) -> None:
-        for codes, _, counts in self.groups:
+        for codes, cap, counts in self.groups:
             counts[codes[j]] = counts.get(codes[j], 0) + 1
+            if counts[codes[j]] >= cap:
+                self.blocked |= codes == codes[j]
 
 
 def check_request(n: int, k: int, constraints: Constraints) -> None:
@@ -331,9 +336,7 @@ def _greedy_by_score(
             take(j, explain(quality[j], nearest[j]))
             continue
         values = score(quality, nearest)
-        blocked = chosen | ~np.array([caps.allows(i) for i in range(n)]) if caps.groups \
-            else chosen
-        values = np.where(blocked, -np.inf, values)
+        values = np.where(chosen | caps.blocked, -np.inf, values)
         best = np.flatnonzero(values == values.max())
         if not np.isfinite(values[best[0]]):
             break
