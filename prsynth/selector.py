@@ -51,7 +51,7 @@ class SelectOptions:
         values = {
             "k": config.k, "method": config.method, "seed": config.seed,
             "min_quality": config.min_quality, "per_repo_cap": config.per_repo_cap,
-            "per_cluster_cap": config.per_cluster_cap,
+            "per_cluster_cap": config.per_cluster_cap, "quality_weight": config.quality_weight,
         }
         values.update({key: value for key, value in flags.items() if value is not None})
         return cls(**values)
@@ -65,6 +65,8 @@ class SelectOptions:
             raise SelectionError(f"--k {self.k} must be at least 1")
         if not 0.0 <= self.min_quality <= 1.0:
             raise ConfigError(f"--min-quality {self.min_quality} must be in [0, 1]")
+        if not self.quality_weight >= 0:
+            raise ConfigError(f"--quality-weight {self.quality_weight} must be 0 or more")
         for flag, cap in (("--per-repo-cap", self.per_repo_cap),
                           ("--per-cluster-cap", self.per_cluster_cap)):
             if cap < 0:

@@ -229,3 +229,18 @@ def test_exported_selection_loads_with_datasets_and_pandas(sample_db, store_path
     assert run_cli("export", "queries", "-o", str(queries)).exit_code == 0
     first = json.loads(queries.read_text().splitlines()[0])
     assert {"id", "pr_id", "query", "prompt", "model", "task_type"} <= set(first)
+
+
+def test_select_settings_come_from_the_config_and_flags_override_them(sample):
+    config = Config()
+    config.select.k = 9
+    config.select.per_repo_cap = 2
+    config.select.quality_weight = 0.0
+    options = SelectOptions.from_config(config.select, k=None, per_repo_cap=3)
+    assert (options.k, options.per_repo_cap, options.quality_weight) == (9, 3, 0.0)
+    result = select_queries(sample, config, options)
+    assert len(result.records) == 9
+    assert max(Counter(r["repo"] for r in result.records).values()) <= 3
+    assert all(r["why"]["quality_gain"] == 0 for r in result.records)
+    with pytest.raises(ConfigError, match="--quality-weight -1"):
+        select(sample, k=5, quality_weight=-1)
