@@ -179,9 +179,11 @@ def select_queries(
     chosen = [p.index for p in picks]
     records = selected_records(store, items)
     summary = summarize(records, pool, chosen, options.seed)
-    name = options.name or f"selection-{len(store.selections()) + 1}"
-    while not options.name and store.find_selection(name):
-        name += "+"
+    latest = store.latest_selection()
+    number = latest["id"] + 1 if latest else 1
+    while not options.name and store.find_selection(f"selection-{number}"):
+        number += 1
+    name = options.name or f"selection-{number}"
     params = {key: value for key, value in asdict(options).items() if key != "name"}
     selection_id = store.save_selection(
         name, k=options.k, method=options.method, seed=options.seed, params=params,
