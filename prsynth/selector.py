@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from prsynth.config import Config, SelectConfig
-from prsynth.diffs import split_patch
 from prsynth.errors import ConfigError, MissingStageError
+from prsynth.selected import build_records
 from prsynth.selection import (
     DEFAULT_NEIGHBOURS,
     METHODS,
@@ -177,7 +177,7 @@ def select_queries(
         for rank, p in enumerate(picks, 1)
     ]
     chosen = [p.index for p in picks]
-    records = selected_records(store, items)
+    records = build_records(store, items)
     summary = summarize(records, pool, chosen, options.seed)
     latest = store.latest_selection()
     number = latest["id"] + 1 if latest else 1
@@ -191,33 +191,6 @@ def select_queries(
     )
     log.info("stored selection %s (%d items)", name, len(items))
     return SelectionResult(selection_id, name, records, summary, stages_run)
-
-
-def selected_records(store: Store, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The Selected records of DESIGN.md for stored selection items, in rank order."""
-    labels = store.cluster_labels()
-    records = []
-    for item in items:
-        query = store.get_query(item["query_id"])
-        if query is None:
-            raise MissingStageError(
-                f"selected query {item['query_id']} is no longer in the store; run "
-                "`prsynth select` again"
-            )
-        pr = store.get_pr(query.pr_id)
-        patch, test_patch = split_patch(pr.diff if pr else "")
-        cluster = item.get("cluster")
-        records.append({
-            "rank": item["rank"], "query_id": query.id, "query": query.query,
-            "pr_id": query.pr_id, "repo": pr.repo if pr else "", "pr_url": pr.url if pr else "",
-            "base_sha": pr.base_sha if pr else "", "patch": patch, "test_patch": test_patch,
-            "cluster": cluster, "cluster_label": labels.get(cluster, "") if cluster is not None
-            else "",
-            "quality": item["quality"], "why": item["why"],
-            "task_type": query.fields.get("task_type", ""),
-            "difficulty": query.fields.get("difficulty", ""),
-        })
-    return records
 
 
 def summarize(
@@ -245,17 +218,6 @@ def summarize(
         "random_coverage": round(baseline, 4),
         "coverage_vs_random": round(covered / baseline - 1, 4) if baseline > 0 else None,
     }
-
-
-def stored_selection(store: Store, name: str | None = None) -> tuple[dict[str, Any], list]:
-    """A stored run (the latest when `name` is None) and its Selected records."""
-    selection = store.find_selection(name) if name else store.latest_selection()
-    if selection is None:
-        if name:
-            known = ", ".join(s["name"] for s in store.selections()) or "none yet"
-            raise ConfigError(f"selection {name!r} does not exist; stored runs: {known}")
-        raise MissingStageError("nothing selected yet; run `prsynth select --k 78` first")
-    return selection, selected_records(store, store.selection_items(selection["id"]))
 
 
 def mark_query(store: Store, query_id: str, mark: str | None, note: str = "") -> str:

@@ -9,8 +9,9 @@ import pytest
 from prsynth.config import Config
 from prsynth.diffs import file_diffs, is_test_path
 from prsynth.errors import ConfigError, MissingStageError
+from prsynth.selected import stored_selection
 from prsynth.selection import SelectionError
-from prsynth.selector import SelectOptions, mark_query, select_queries, stored_selection
+from prsynth.selector import SelectOptions, mark_query, select_queries
 from prsynth.stages import stale_stages
 from prsynth.store import Store
 from tests.selectdata import fill_sample

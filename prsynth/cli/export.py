@@ -6,7 +6,7 @@ import click
 
 from prsynth.cli._common import RunContext, pass_run
 from prsynth.export import FORMATS, write_records
-from prsynth.selector import stored_selection
+from prsynth.selected import stored_selection
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl",
                       show_default=True, help="Output format.")
