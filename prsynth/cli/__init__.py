@@ -40,9 +40,9 @@ def cli(ctx: click.Context, store: str | None, config_path: str | None, verbose:
 
 
 def _register() -> None:
-    from prsynth.cli import cluster, clusters, crawl, dedupe, dupes, embed, export, stats
+    from prsynth.cli import cluster, clusters, crawl, dedupe, dupes, embed, export, report, stats
 
-    for module in (crawl, export, stats, embed, dedupe, dupes, cluster, clusters):
+    for module in (crawl, export, stats, embed, dedupe, dupes, cluster, clusters, report):
         cli.add_command(module.command)
 
 
