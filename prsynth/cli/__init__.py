@@ -49,6 +49,7 @@ def _register() -> None:
         embed,
         export,
         mark,
+        report,
         score,
         selection,
         selections,
@@ -56,7 +57,7 @@ def _register() -> None:
     )
 
     for module in (crawl, export, stats, embed, dedupe, dupes, cluster, clusters, score, selection,
-                   selections, mark):
+                   selections, mark, report):
         cli.add_command(module.command)
 
 
