@@ -10,7 +10,8 @@ both sets; on the 10,000 set a plain dense greedy baseline (the full n x n simil
 matrix, every gain recomputed every step) runs in the same process. Both selections are
 scored with the exact objective — mean best cosine to the chosen set over all
 candidates, plus the quality term — and with coverage alone against random choices of
-the same size.
+the same size. The 10,000 comparison runs twice: with the default quality weight (1)
+and with coverage alone (weight 0), where the sparse graph has the most to lose.
 """
 
 from __future__ import annotations
@@ -46,12 +47,14 @@ def clustered(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return vectors, rng.random(n)
 
 
-def dense_greedy(vectors: np.ndarray, quality: np.ndarray, k: int) -> list[int]:
+def dense_greedy(
+    vectors: np.ndarray, quality: np.ndarray, k: int, quality_weight: float
+) -> list[int]:
     """Plain greedy facility location on the full similarity matrix (the baseline)."""
     n = len(vectors)
     sims = np.clip(vectors @ vectors.T, 0.0, None)
     cover = np.zeros(n, dtype=np.float32)
-    bonus = QUALITY_WEIGHT * quality / k
+    bonus = quality_weight * quality / k
     chosen: list[int] = []
     for _ in range(k):
         gains = np.maximum(sims - cover, 0.0).sum(axis=1, dtype=np.float64) / n + bonus
@@ -61,30 +64,32 @@ def dense_greedy(vectors: np.ndarray, quality: np.ndarray, k: int) -> list[int]:
     return chosen
 
 
-def run(n: int, baseline: bool) -> None:
+def run(n: int, baseline: bool, quality_weight: float = QUALITY_WEIGHT) -> None:
     vectors, quality = clustered(n)
     start = time.perf_counter()
-    picks = facility_location(vectors, quality, K, quality_weight=QUALITY_WEIGHT)
+    picks = facility_location(vectors, quality, K, quality_weight=quality_weight)
     seconds = time.perf_counter() - start
     chosen = [p.index for p in picks]
-    objective = facility_objective(vectors, quality, chosen, QUALITY_WEIGHT)
+    objective = facility_objective(vectors, quality, chosen, quality_weight)
     covered, random = coverage(vectors, chosen), random_coverage(vectors, K, draws=10)
-    print(f"n={n:,}: prsynth facility location (k-NN graph of {DEFAULT_NEIGHBOURS}) "
+    label = f"n={n:,}, quality weight {quality_weight:g}"
+    print(f"{label}: prsynth facility location (k-NN graph of {DEFAULT_NEIGHBOURS}) "
           f"{seconds:.1f} s, objective {objective:.4f}, coverage {covered:.4f} vs random "
           f"{random:.4f} ({covered / random - 1:+.1%}), mean quality "
           f"{quality[chosen].mean():.3f}")
     if not baseline:
         return
     start = time.perf_counter()
-    dense = dense_greedy(vectors, quality, K)
+    dense = dense_greedy(vectors, quality, K, quality_weight)
     dense_seconds = time.perf_counter() - start
-    dense_objective = facility_objective(vectors, quality, dense, QUALITY_WEIGHT)
-    print(f"n={n:,}: dense greedy baseline {dense_seconds:.1f} s, objective "
+    dense_objective = facility_objective(vectors, quality, dense, quality_weight)
+    print(f"{label}: dense greedy baseline {dense_seconds:.1f} s, objective "
           f"{dense_objective:.4f}, coverage {coverage(vectors, dense):.4f}")
-    print(f"n={n:,}: time ratio dense/prsynth {dense_seconds / seconds:.1f}x, objective ratio "
+    print(f"{label}: time ratio dense/prsynth {dense_seconds / seconds:.1f}x, objective ratio "
           f"prsynth/dense {objective / dense_objective:.4f}")
 
 
 if __name__ == "__main__":
     run(10_000, baseline=True)
+    run(10_000, baseline=True, quality_weight=0.0)
     run(100_000, baseline=False)
