@@ -217,14 +217,21 @@ def test_exported_selection_loads_with_datasets_and_pandas(sample_db, store_path
     import pandas as pd
 
     shutil.copy(sample_db, store_path)
+    with Store(store_path) as store:
+        pinned = sorted(store.duplicate_query_ids())[0]  # pins even win over duplicates
+        mark_query(store, pinned, "pin")
+        select(store, k=10)
     jsonl, parquet = tmp_path / "selected.jsonl", tmp_path / "selected.parquet"
     assert run_cli("export", "selected", "-o", str(jsonl)).exit_code == 0
     assert run_cli("export", "selected", "--format", "parquet", "-o", str(parquet)).exit_code == 0
     loaded = datasets.load_dataset("json", data_files=str(jsonl), split="train",
                                    cache_dir=str(tmp_path / "hf"))
     assert loaded.num_rows == 10 and loaded.column_names[:len(SELECTED_FIELDS)] == SELECTED_FIELDS
+    assert loaded[0]["query_id"] == pinned and loaded[0]["why"]["pinned"] is True
+    assert loaded[0]["cluster"] is None  # duplicates are not clustered
     frame = pd.read_parquet(parquet)
     assert list(frame["rank"]) == list(range(1, 11))
+    assert frame["why"][0]["pinned"] and frame["why"][1]["coverage_gain"] > 0
     assert frame["patch"].str.startswith("diff --git").all()
     queries = tmp_path / "queries.jsonl"
     assert run_cli("export", "queries", "-o", str(queries)).exit_code == 0
