@@ -7,6 +7,7 @@ from typing import Any
 
 from prsynth.diffs import split_patch
 from prsynth.errors import ConfigError, MissingStageError
+from prsynth.records import Selected
 from prsynth.store import Store
 
 
@@ -29,16 +30,16 @@ def build_records(store: Store, items: list[dict[str, Any]]) -> list[dict[str, A
         pr = store.get_pr(query.pr_id)
         patch, test_patch = split_patch(pr.diff if pr else "")
         cluster = item.get("cluster")
-        records.append({
-            "rank": item["rank"], "query_id": query.id, "query": query.query,
-            "pr_id": query.pr_id, "repo": pr.repo if pr else "", "pr_url": pr.url if pr else "",
-            "base_sha": pr.base_sha if pr else "", "patch": patch, "test_patch": test_patch,
-            "cluster": cluster,
-            "cluster_label": labels.get(cluster, "") if cluster is not None else "",
-            "quality": item["quality"], "why": item["why"],
-            "task_type": query.fields.get("task_type", ""),
-            "difficulty": query.fields.get("difficulty", ""),
-        })
+        records.append(Selected(
+            rank=item["rank"], query_id=query.id, query=query.query, pr_id=query.pr_id,
+            repo=pr.repo if pr else "", pr_url=pr.url if pr else "",
+            base_sha=pr.base_sha if pr else "", patch=patch, test_patch=test_patch,
+            cluster=cluster,
+            cluster_label=labels.get(cluster, "") if cluster is not None else "",
+            quality=item["quality"], why=item["why"],
+            task_type=str(query.fields.get("task_type", "")),
+            difficulty=str(query.fields.get("difficulty", "")),
+        ).to_dict())
     return records
 
 
