@@ -39,5 +39,9 @@ def command(run: RunContext, as_json: bool) -> None:
         f"embedded: {stats['embedded']} ({stats['embedding_model']}), "
         f"duplicates: {stats['duplicates']}, clusters: {stats['clusters']}"
     )
+    console.print(
+        f"scored: {stats['scored']}, pinned: {stats['pinned']}, rejected: {stats['rejected']}, "
+        f"selected: {stats['selected']}"
+    )
     for stage, reasons in stats["dropped"].items():
         console.print(f"dropped at {stage}: " + ", ".join(f"{r} {n}" for r, n in reasons.items()))

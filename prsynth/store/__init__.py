@@ -8,10 +8,11 @@ from prsynth.store.core import StoreCore, fingerprint, utcnow
 from prsynth.store.llm import LLMStore
 from prsynth.store.prs import PullRequestStore
 from prsynth.store.queries import QueryStore
+from prsynth.store.selection import SelectionStore
 from prsynth.store.vectors import VectorStore
 
 
-class Store(PullRequestStore, QueryStore, VectorStore, LLMStore, StoreCore):
+class Store(PullRequestStore, QueryStore, VectorStore, SelectionStore, LLMStore, StoreCore):
     """Open (creating and migrating if needed) the store at `path`."""
 
 
