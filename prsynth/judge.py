@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prsynth.calls import CallOutcome, CallTotals, LLMCall, run_calls
-from prsynth.llm import Budget, LLMBackend
+from prsynth.llm import Budget, LLMBackend, check_cap_is_enforceable
 from prsynth.prompts import TemplateError, load_template, render_pr
 from prsynth.redact import redact
 from prsynth.store import Store
@@ -103,6 +103,7 @@ def judge_queries(
                              {**rendered.variables, "hash": query_hash(query.query)}))
     if calls:
         backend.check_ready()
+        check_cap_is_enforceable(backend, max_cost)
     totals = CallTotals()
     outcomes = run_calls(store, backend, calls, concurrency=concurrency, budget=Budget(max_cost),
                          totals=totals, progress=progress, total=len(calls))

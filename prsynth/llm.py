@@ -171,6 +171,15 @@ class LLMBackend:
         return self.model
 
 
+def check_cap_is_enforceable(backend: LLMBackend, max_cost: float | None) -> None:
+    """A spending cap needs a price: refuse a cap on a model whose tokens cost "nothing"."""
+    if max_cost and backend.remote and getattr(backend, "price", None) is None:
+        raise ConfigError(
+            f"--max-cost needs a price for model {backend.model!r}; add [llm.prices."
+            f'"{backend.model}"] with input and output (USD per million tokens) to the config'
+        )
+
+
 def validate_answer(content: str, validator: Any) -> tuple[dict[str, Any] | None, str]:
     """(answer, "") when `content` is a JSON object the schema accepts, else (None, why)."""
     text = content.strip()

@@ -12,9 +12,9 @@ from typing import Any
 from prsynth.baseline import LENGTHS, PERSONAS, is_instruction, pick_variation
 from prsynth.calls import CallOutcome, CallTotals, LLMCall, run_calls
 from prsynth.diffs import HUNK_HEADER
-from prsynth.errors import ConfigError, MissingStageError
+from prsynth.errors import MissingStageError
 from prsynth.leakage import solution_leakage
-from prsynth.llm import Budget, Check, LLMBackend
+from prsynth.llm import Budget, Check, LLMBackend, check_cap_is_enforceable
 from prsynth.prompts import TemplateError, load_template, render_pr
 from prsynth.records import PullRequest, Query, check_repo_name
 from prsynth.redact import redact
@@ -131,11 +131,7 @@ def synthesize(
         return _estimate(store, backend, calls(), report)
     if todo:
         backend.check_ready()
-    if options.max_cost and backend.remote and getattr(backend, "price", None) is None:
-        raise ConfigError(
-            f"--max-cost needs a price for model {backend.model!r}; add [llm.prices."
-            f'"{backend.model}"] with input and output (USD per million tokens) to the config'
-        )
+    check_cap_is_enforceable(backend, options.max_cost)
     totals = CallTotals()
     budget = Budget(options.max_cost)
     outcomes = run_calls(store, backend, calls(), concurrency=options.concurrency,

@@ -393,3 +393,32 @@ def test_openai_base_url_and_key_come_from_the_environment(run_cli, server, monk
     assert len(server.requests) == 2
     assert server.requests[0].headers["authorization"] == "Bearer sk-env-key-0123456789abcdef"
     assert "sk-env-key" not in result.output
+
+
+def test_a_store_made_before_the_llm_tables_merged_gets_them(tmp_path):
+    path = tmp_path / "old.db"
+    with Store(path) as store:  # as if made by a build with m004/m005 but without m003
+        with store.transaction() as db:
+            for table in ("llm_cache", "llm_calls", "judgements"):
+                db.execute(f"DROP TABLE {table}")
+            db.execute("DELETE FROM migrations WHERE name = 'm003_llm'")
+        version = store.schema_version
+    with Store(path) as store:
+        assert "m003_llm" in store.applied_migrations() and store.schema_version == version
+        assert store.llm_call_totals()["calls"] == 0
+
+
+def test_score_judge_rates_every_query_through_the_llm_layer(run_cli, tmp_path, server):
+    write_config(tmp_path, server)
+    run_cli("crawl", "import", str(sample_prs_path()))
+    assert run_cli("synth", "--repo", TIDEWATER).exit_code == 0
+    result = run_cli("score", "--judge", "--llm", "openai", "--model", "test-model",
+                     "--max-cost", "1")
+    assert result.exit_code == 0, result.output
+    assert "judged 30 queries with judge@1 on test-model" in result.output
+    assert len(server.requests) == 30
+    with Store(tmp_path / "prsynth.db") as store:
+        assert len(store.judge_ratings()) == 30
+        assert {c.template for c in store.llm_calls()} == {"judge@1"}
+    again = run_cli("score", "--judge", "--llm", "openai", "--model", "test-model")
+    assert again.exit_code == 0 and len(server.requests) == 30

@@ -75,7 +75,11 @@ class StoreCore:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def migrate(self) -> list[str]:
-        """Apply every migration newer than the store, each in its own transaction."""
+        """Apply every migration the store has not recorded, each in its own transaction.
+
+        Not only those numbered above the store's version: a migration merged after a
+        higher-numbered one (parallel branches) still reaches stores made in between.
+        """
         migrations = all_migrations()
         current = self.schema_version
         latest = migrations[-1].number if migrations else 0
@@ -84,9 +88,12 @@ class StoreCore:
                 f"store {self.path} has schema {current}, newer than this prsynth knows "
                 f"({latest}); upgrade prsynth"
             )
+        recorded = {
+            r[0] for r in self.db.execute("SELECT number FROM migrations")
+        } if current else set()
         applied = []
         for migration in migrations:
-            if migration.number <= current:
+            if migration.number in recorded:
                 continue
             with self.transaction():
                 if migration.number == 1:
@@ -100,7 +107,7 @@ class StoreCore:
                     "INSERT INTO migrations (number, name, applied_at) VALUES (?, ?, ?)",
                     (migration.number, migration.name, utcnow()),
                 )
-                self.db.execute(f"PRAGMA user_version = {migration.number}")
+                self.db.execute(f"PRAGMA user_version = {max(current, migration.number)}")
             applied.append(migration.name)
         return applied
 
