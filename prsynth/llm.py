@@ -487,8 +487,10 @@ def make_backend(
     if name == "offline":
         return OfflineBaseline()
     if name == "openai":
+        # As everywhere in prsynth: the environment overrides the config file.
+        base_url = os.environ.get("OPENAI_BASE_URL") or config.base_url or None
         return OpenAIChat(
-            model=model or config.model, base_url=config.base_url or None,
+            model=model or config.model, base_url=base_url,
             timeout=config.timeout, max_retries=config.max_retries,
             concurrency=config.concurrency, prices=config.prices, **options,
         )

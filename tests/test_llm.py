@@ -157,7 +157,8 @@ def test_prices_come_from_config_then_defaults():
         price_for("m", {"m": {"inptu": 1}})
 
 
-def test_make_backend_picks_by_name():
+def test_make_backend_picks_by_name(monkeypatch):
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     assert isinstance(make_backend(LLMConfig()), OfflineBaseline)
     chat = make_backend(LLMConfig(base_url="http://x/v1", model="m"), llm="openai", model="n")
     assert isinstance(chat, OpenAIChat) and chat.model == "n" and chat.url == "http://x/v1"

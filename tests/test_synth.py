@@ -384,8 +384,10 @@ def test_interrupted_run_keeps_what_finished_and_pays_nothing_twice(sample, serv
     assert len(answered) == len(server.completions)  # no prompt was paid for twice
 
 
-def test_openai_base_url_and_key_come_from_the_environment(run_cli, server, monkeypatch):
-    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+def test_openai_base_url_and_key_come_from_the_environment(run_cli, server, monkeypatch,
+                                                           tmp_path):
+    (tmp_path / "prsynth.toml").write_text('[llm]\nbase_url = "http://127.0.0.1:9/v1"\n')
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)  # the environment overrides the file
     monkeypatch.setenv("OPENAI_API_KEY", "sk-env-key-0123456789abcdef")
     run_cli("crawl", "import", str(sample_prs_path()))
     result = run_cli("synth", "--llm", "openai", "--model", "test-model", "--limit", "2")
