@@ -61,8 +61,8 @@ class SynthReport:
             return (
                 f"dry run with {self.prompt} on {self.model}: {self.calls} calls to make "
                 f"({self.from_cache} answers already cached), ~{self.tokens_in} tokens in, "
-                f"at most {self.tokens_out} tokens out, estimated cost at most {cost}; "
-                "nothing was sent"
+                f"at most {self.tokens_out} tokens out, estimated cost {cost} (answers "
+                "counted at their maximum length); nothing was sent"
             )
         parts = [
             f"synthesized {self.synthesized} queries with {self.prompt} on {self.model}"
