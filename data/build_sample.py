@@ -330,12 +330,13 @@ CODE = {
                   'int {func}_check(size_t n) {{\n    if (n > 4096)\n'
                   '        return TERN_E_TOO_LONG; /* callers can tell limits from OOM */\n'
                   '    return 0;\n}}\n'),
-        "cache": ('size_t {func}_hash(const char *s) {{\n    size_t h = 0;\n'
-                  '    while (*s)\n        h = h * 31 + (unsigned char)*s++;\n    return h;\n}}\n',
-                  'size_t {func}_hash(const char *s) {{\n    size_t h = 14695981039346656037u;\n'
-                  '    while (*s) {{\n        h ^= (unsigned char)*s++;\n'
-                  '        h *= 1099511628211u; /* FNV-1a spreads short keys better */\n'
-                  '    }}\n    return h;\n}}\n'),
+        "cache": ('int {func}_find(const char **all, size_t n, const char *name) {{\n'
+                  '    for (size_t i = 0; i < n; i++)\n        if (strcmp(all[i], name) == 0)\n'
+                  '            return (int)i;\n    return -1;\n}}\n',
+                  '/* Built once by {func}_index(); a lookup is one hash probe, not a scan. */\n'
+                  'int {func}_find(const struct tern_map *index, const char *name) {{\n'
+                  '    const int *slot = tern_map_get(index, name);\n'
+                  '    return slot ? *slot : -1;\n}}\n'),
         "refactor": ('void {func}_free(struct tern *t) {{\n    if (t->lo) {func}_free(t->lo);\n'
                      '    if (t->hi) {func}_free(t->hi);\n    free(t);\n}}\n',
                      'void {func}_free(struct tern *t) {{\n    if (t == NULL)\n        return;\n'

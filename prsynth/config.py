@@ -104,6 +104,7 @@ class SelectConfig:
     per_repo_cap: int = 0
     per_cluster_cap: int = 0
     seed: int = 0
+    quality_weight: float = 1.0
 
 
 @dataclass

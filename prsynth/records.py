@@ -118,3 +118,28 @@ class Query:
         for key, value in self.fields.items():
             record.setdefault(key, value)
         return record
+
+
+@dataclass
+class Selected:
+    """One chosen query with what makes it checkout-able and verifiable, like a SWE-bench
+    instance (PR, base commit, code patch, test patch), and why it was chosen."""
+
+    rank: int
+    query_id: str
+    query: str
+    pr_id: str
+    repo: str
+    pr_url: str
+    base_sha: str
+    patch: str  # code part of the PR diff
+    test_patch: str  # test part of the PR diff
+    cluster: int | None
+    cluster_label: str
+    quality: float
+    why: dict[str, Any] = field(default_factory=dict)
+    task_type: str = ""
+    difficulty: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -16,9 +16,14 @@ from prsynth.config import Config
 from prsynth.dedupe import dedupe, dedupe_fingerprint
 from prsynth.embed import embed_fingerprint, embed_queries
 from prsynth.errors import ConfigError
+from prsynth.score import score_fingerprint, score_queries
 from prsynth.store import Store
 
-STAGES = ("embed", "dedupe", "cluster")
+# Pipeline order. Score needs no vectors but comes before dedupe: each duplicate group
+# keeps its best-scored member, so new scores can change the groups.
+STAGES = ("embed", "score", "dedupe", "cluster")
+# The stages whose output each stage reads: when one of them is stale, so is it.
+UPSTREAM = {"embed": (), "score": (), "dedupe": ("embed", "score"), "cluster": ("dedupe",)}
 
 Progress = Callable[[int, int], None]
 
@@ -29,6 +34,7 @@ def expected_fingerprints(store: Store, config: Config) -> dict[str, str]:
     dedupe_print = dedupe_fingerprint(store, model, config.dedupe.threshold)
     return {
         "embed": embed_fingerprint(store, model),
+        "score": score_fingerprint(store, config.score.weights),
         "dedupe": dedupe_print,
         "cluster": cluster_fingerprint(config.cluster.k, config.cluster.seed, dedupe_print),
     }
@@ -39,7 +45,8 @@ def stale_stages(store: Store, config: Config) -> list[str]:
     expected = expected_fingerprints(store, config)
     stale: list[str] = []
     for stage in STAGES:
-        if stale or store.stage_fingerprint(stage) != expected[stage]:
+        if any(up in stale for up in UPSTREAM[stage]) \
+                or store.stage_fingerprint(stage) != expected[stage]:
             stale.append(stage)
     return stale
 
@@ -50,6 +57,8 @@ def run_stage(
     """Run one stage with `config`'s settings and return its report."""
     if stage == "embed":
         return embed_queries(store, config.embed, progress)
+    if stage == "score":
+        return score_queries(store, config.score.weights, progress)
     if stage == "dedupe":
         return dedupe(store, config.dedupe.threshold, progress, config=config)
     if stage == "cluster":

@@ -24,7 +24,9 @@ def collect_stats(store: Store) -> dict[str, Any]:
         "store": str(store.path),
         "prs": store.count_prs(),
         "queries": store.count_queries(),
+        "llm": store.llm_call_totals(),
         **vector_stats(store),
+        **selection_stats(store),
         "repos": dict(sorted(per_repo.items())),
         "dropped": {stage: dict(sorted(r.items())) for stage, r in sorted(dropped.items())},
     }
@@ -39,4 +41,16 @@ def vector_stats(store: Store) -> dict[str, Any]:
         "embedding_model": model,
         "duplicates": len(store.duplicate_query_ids()),
         "clusters": len(store.cluster_labels()),
+    }
+
+
+def selection_stats(store: Store) -> dict[str, Any]:
+    """How many queries are scored, pinned, rejected, and in the latest selection."""
+    marks = [m.mark for m in store.marks().values()]
+    selected = store.selected_query_ids()
+    return {
+        "scored": len(store.query_scores()),
+        "pinned": marks.count("pin"),
+        "rejected": marks.count("reject"),
+        "selected": len(selected) if selected is not None else 0,
     }

@@ -554,3 +554,14 @@ def test_an_answer_that_is_not_github_json_is_a_one_line_error(fast_cli, server)
         " check --api-url")
     result = fast_cli("crawl", "github", "acme/app", "--api-url", "ftp://example.com")
     assert result.exit_code == 2 and "is not an http(s) URL" in result.output
+
+
+def test_store_mixins_do_not_shadow_each_other():
+    from prsynth.store import Store
+
+    owners = {}
+    for mixin in Store.__mro__[1:]:
+        for name, value in vars(mixin).items():
+            if callable(value) and not name.startswith("__"):
+                owners.setdefault(name, []).append(mixin.__name__)
+    assert {n: o for n, o in owners.items() if len(o) > 1} == {}

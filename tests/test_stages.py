@@ -23,7 +23,7 @@ def test_nothing_is_stale_after_running_the_stale_stages(store, minilm):
     fill_topics(store)
     config = Config()
     config.cluster.k = "4"
-    assert run_all(store, config) == ["embed", "dedupe", "cluster"]
+    assert run_all(store, config) == ["embed", "score", "dedupe", "cluster"]
     assert stale_stages(store, config) == []
 
 
@@ -32,10 +32,13 @@ def test_new_queries_make_every_stage_stale_and_are_then_deduplicated(store, min
     config = Config()
     run_all(store, config)
     add_query(store, "late", PARAPHRASES[1][1], number=990, merged_at="2025-05-01T00:00:00Z")
-    assert stale_stages(store, config) == ["embed", "dedupe", "cluster"]
+    assert stale_stages(store, config) == ["embed", "score", "dedupe", "cluster"]
     run_all(store, config)
-    assert store.duplicate_query_ids() == {"late"}  # recomputed, not silently reused
-    assert "late" in store.map_coordinates() and "late" not in store.clusters()
+    # Recomputed, not silently reused; the group keeps its best-scored member.
+    ((kept, duplicates),) = store.duplicate_groups().items()
+    assert {kept, *(d.query_id for d in duplicates)} == {"q003", "late"}
+    (dropped,) = store.duplicate_query_ids()
+    assert dropped in store.map_coordinates() and dropped not in store.clusters()
 
 
 def test_changed_query_text_makes_every_stage_stale(store, minilm):
@@ -43,7 +46,7 @@ def test_changed_query_text_makes_every_stage_stale(store, minilm):
     config = Config()
     run_all(store, config)
     add_query(store, "q001", "Rewrite the CLI in Rust", repo="acme/cli", number=1)
-    assert stale_stages(store, config) == ["embed", "dedupe", "cluster"]
+    assert stale_stages(store, config) == ["embed", "score", "dedupe", "cluster"]
 
 
 def test_threshold_change_makes_dedupe_and_cluster_stale(store, minilm):
@@ -54,6 +57,16 @@ def test_threshold_change_makes_dedupe_and_cluster_stale(store, minilm):
     assert stale_stages(store, config) == ["dedupe", "cluster"]
     run_all(store, config)
     assert store.duplicate_query_ids()  # a loose threshold groups related requests
+
+
+def test_weight_change_makes_score_dedupe_and_cluster_stale(store, minilm):
+    fill_topics(store)
+    config = Config()
+    run_all(store, config)
+    config.score.weights = {"length": 5.0}
+    assert stale_stages(store, config) == ["score", "dedupe", "cluster"]
+    run_all(store, config)
+    assert stale_stages(store, config) == []
 
 
 def test_model_change_makes_every_stage_stale(store, minilm):

@@ -40,9 +40,25 @@ def cli(ctx: click.Context, store: str | None, config_path: str | None, verbose:
 
 
 def _register() -> None:
-    from prsynth.cli import cluster, clusters, crawl, dedupe, dupes, embed, export, stats
+    from prsynth.cli import (
+        cluster,
+        clusters,
+        crawl,
+        dedupe,
+        dupes,
+        embed,
+        export,
+        mark,
+        report,
+        score,
+        selection,
+        selections,
+        stats,
+        synth,
+    )
 
-    for module in (crawl, export, stats, embed, dedupe, dupes, cluster, clusters):
+    for module in (crawl, export, stats, synth, embed, dedupe, dupes, cluster, clusters, score,
+                   selection, selections, mark, report):
         cli.add_command(module.command)
 
 

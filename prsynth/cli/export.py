@@ -6,6 +6,7 @@ import click
 
 from prsynth.cli._common import RunContext, pass_run
 from prsynth.export import FORMATS, write_records
+from prsynth.selected import stored_selection
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl",
                       show_default=True, help="Output format.")
@@ -26,3 +27,27 @@ def export_prs(run: RunContext, fmt: str, output: str) -> None:
     """Export every stored PR record."""
     count = write_records((pr.to_dict() for pr in run.store().iter_prs()), output, fmt)
     click.echo(f"exported {count} PRs to {'stdout' if output == '-' else output}", err=True)
+
+
+@command.command("queries")
+@FORMAT
+@OUTPUT
+@pass_run
+def export_queries(run: RunContext, fmt: str, output: str) -> None:
+    """Export every stored query record (template-defined fields included)."""
+    records = (query.to_dict() for query in run.store().iter_queries())
+    count = write_records(records, output, fmt)
+    click.echo(f"exported {count} queries to {'stdout' if output == '-' else output}", err=True)
+
+
+@command.command("selected")
+@FORMAT
+@OUTPUT
+@click.option("--name", default=None, help="Which stored selection (default: the latest).")
+@pass_run
+def export_selected(run: RunContext, fmt: str, output: str, name: str | None) -> None:
+    """Export a selection's Selected records: query, PR, base commit, patch, test patch, why."""
+    selection, records = stored_selection(run.store(), name)
+    count = write_records(records, output, fmt)
+    where = "stdout" if output == "-" else output
+    click.echo(f"exported {count} selected items of {selection['name']!r} to {where}", err=True)

@@ -30,9 +30,18 @@ def command(run: RunContext, as_json: bool) -> None:
     console = Console()
     console.print(table)
     console.print(f"queries: {stats['queries']}")
+    llm = stats["llm"]
+    console.print(
+        f"LLM calls: {llm['calls']} ({llm['failed_calls']} failed), tokens in {llm['tokens_in']},"
+        f" out {llm['tokens_out']}, cost ${llm['cost_usd']:.4f}"
+    )
     console.print(
         f"embedded: {stats['embedded']} ({stats['embedding_model']}), "
         f"duplicates: {stats['duplicates']}, clusters: {stats['clusters']}"
+    )
+    console.print(
+        f"scored: {stats['scored']}, pinned: {stats['pinned']}, rejected: {stats['rejected']}, "
+        f"selected: {stats['selected']}"
     )
     for stage, reasons in stats["dropped"].items():
         console.print(f"dropped at {stage}: " + ", ".join(f"{r} {n}" for r, n in reasons.items()))

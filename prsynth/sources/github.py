@@ -106,9 +106,9 @@ class Response:
 
 
 class ResponseCache(Protocol):
-    def cached_response(self, url: str) -> tuple[str, Any]: ...
+    def cached_http_response(self, url: str) -> tuple[str, Any]: ...
 
-    def cache_response(self, url: str, etag: str, body: Any) -> None: ...
+    def cache_http_response(self, url: str, etag: str, body: Any) -> None: ...
 
 
 def check_api_url(url: str) -> str:
@@ -360,12 +360,12 @@ class GitHubSource:
     def _cached_get(self, path: str) -> Any:
         """GET with If-None-Match from the store's cache; a 304 answers from the cache."""
         key = self.client.api_url + path
-        etag, body = self.cache.cached_response(key)
+        etag, body = self.cache.cached_http_response(key)
         response = self.client.get(path, etag=etag if body is not None else "")
         if response.not_modified:
             return body
         if response.etag:
-            self.cache.cache_response(key, response.etag, response.data)
+            self.cache.cache_http_response(key, response.etag, response.data)
         return response.data
 
 

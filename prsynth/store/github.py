@@ -61,14 +61,14 @@ class GitHubStore(StoreCore):
                 (pr_id, repo, updated_at, filters),
             )
 
-    def cached_response(self, url: str) -> tuple[str, Any]:
+    def cached_http_response(self, url: str) -> tuple[str, Any]:
         """(ETag, JSON body) stored for `url`; ("", None) when nothing is cached."""
         row = self.db.execute("SELECT etag, body FROM http_etags WHERE url = ?", (url,)).fetchone()
         if not row:
             return "", None
         return row[0], json.loads(row[1]) if row[1] is not None else None
 
-    def cache_response(self, url: str, etag: str, body: Any) -> None:
+    def cache_http_response(self, url: str, etag: str, body: Any) -> None:
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO http_etags (url, etag, body, stored_at) VALUES (?, ?, ?, ?)"

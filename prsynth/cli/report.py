@@ -1,0 +1,23 @@
+"""`prsynth report`: the self-contained HTML report of clusters and the selection."""
+
+from __future__ import annotations
+
+import click
+
+from prsynth.cli._common import pass_run
+from prsynth.report import build_report, write_report
+
+
+@click.command("report")
+@click.option("-o", "--output", metavar="FILE", default="report.html", show_default=True,
+              help="Where to write the HTML file.")
+@pass_run
+def command(run, output: str) -> None:
+    """Write an HTML report: the map of all requests, cluster cards and the selected set."""
+    data = build_report(run.store())
+    path = write_report(data, output)
+    click.echo(
+        f"wrote {path} ({len(data.points['id'])} requests, {len(data.clusters)} clusters, "
+        f"{len(data.selected)} selected); open it in a browser, no network needed",
+        err=True,
+    )

@@ -1,0 +1,95 @@
+"""`prsynth score`: a quality score per query from named, reweightable features."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
+from prsynth.config import Config
+from prsynth.errors import PrsynthError
+from prsynth.score import explain, load_weights_file, resolve_weights, score_queries
+
+WEIGHTS = click.option(
+    "--weights", "weights_file", metavar="FILE", default=None,
+    help="TOML file of feature weights (`feature = weight`), merged over [score] weights.",
+)
+
+
+def with_weights(config: Config, weights_file: str | None) -> Config:
+    """The config with the weights file (if any) merged over `[score] weights`."""
+    weights = dict(resolve_weights(config.score.weights))
+    if weights_file:
+        weights.update(load_weights_file(weights_file))
+    return dataclasses.replace(config, score=dataclasses.replace(config.score, weights=weights))
+
+
+def run_judge(run: RunContext, llm: str | None, model: str | None, max_cost: float | None) -> str:
+    """Rate every query with the LLM judge (prsynth.judge, through the LLM layer)."""
+    try:
+        from prsynth.judge import judge_queries
+        from prsynth.llm import make_backend
+    except ImportError:
+        raise PrsynthError(
+            "score --judge: the LLM judge is not available yet in this prsynth "
+            "(prsynth.judge / prsynth.llm missing); run `prsynth score` without --judge"
+        ) from None
+    backend = make_backend(run.config.llm, llm=llm or run.config.llm.backend, model=model)
+    result = judge_queries(
+        run.store(), backend, max_cost=max_cost, concurrency=run.config.llm.concurrency
+    )
+    summary = getattr(result, "summary", None)
+    return summary() if callable(summary) else "judged the queries"
+
+
+@click.command("score")
+@click.option("--judge", is_flag=True,
+              help="Also rate each query with the LLM judge (cached, cost-capped).")
+@click.option("--llm", type=click.Choice(["openai", "offline"]), default=None,
+              help="LLM backend of the judge (default: [llm] backend).")
+@click.option("--model", default=None, help="Judge model (default: [llm] model).")
+@click.option("--max-cost", type=float, default=None, metavar="USD",
+              help="Stop judging once this much has been spent.")
+@WEIGHTS
+@click.option("--explain", "explain_id", metavar="QUERY_ID", default=None,
+              help="Show each feature's value and contribution for one query; score nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@pass_run
+def command(
+    run: RunContext, judge: bool, llm: str | None, model: str | None, max_cost: float | None,
+    weights_file: str | None, explain_id: str | None, as_json: bool,
+) -> None:
+    """Score every query in [0, 1] from named features (see README for the table)."""
+    config = with_weights(run.config, weights_file)
+    if explain_id is not None:
+        detail = explain(run.store(), explain_id, config.score.weights)
+        if as_json:
+            echo_json(detail)
+            return
+        print_explanation(detail)
+        return
+    if judge:
+        click.echo(run_judge(run, llm, model, max_cost), err=True)
+    with progress_bar("scoring") as progress:
+        report = score_queries(run.store(), config.score.weights, progress)
+    if as_json:
+        echo_json(report.to_dict())
+    click.echo(report.summary(), err=True)
+
+
+def print_explanation(detail: dict) -> None:
+    table = Table(title=f"{detail['query_id']}: quality {detail['quality']:.3f}")
+    table.add_column("feature")
+    table.add_column("value", justify="right")
+    table.add_column("weight", justify="right")
+    table.add_column("contribution", justify="right")
+    table.add_column("meaning")
+    for row in detail["features"]:
+        table.add_row(row["feature"], f"{row['value']:.2f}", f"{row['weight']:g}",
+                      f"{row['contribution']:.3f}", row["meaning"])
+    console = Console()
+    console.print(detail["query"])
+    console.print(table)

@@ -1,0 +1,82 @@
+"""`prsynth select`: choose k diverse, high-quality queries and store the run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
+from prsynth.cli.score import WEIGHTS, with_weights
+from prsynth.export import write_records
+from prsynth.selection import METHODS
+from prsynth.selector import SelectOptions, select_queries
+
+
+@click.command("select")
+@click.option("--k", "k", type=int, default=None,
+              help="How many queries (default: [select] k, 78).")
+@click.option("-o", "--output", default=None, metavar="FILE",
+              help="Also write the Selected records as JSONL ('-': stdout).")
+@click.option("--min-quality", type=float, default=None, metavar="Q",
+              help="Leave out queries scored below Q (0..1).")
+@click.option("--per-repo-cap", type=int, default=None, metavar="N",
+              help="At most N items from one repository (0: no cap).")
+@click.option("--per-cluster-cap", type=int, default=None, metavar="N",
+              help="At most N items from one cluster (0: no cap).")
+@click.option("--seed", type=int, default=None, help="Random seed (ties, random method).")
+@click.option("--method", type=click.Choice(METHODS), default=None,
+              help="facility (default): quality-weighted coverage; mmr; kcenter; random.")
+@click.option("--quality-weight", type=float, default=None, metavar="W",
+              help="Weight of the quality term against coverage (default 1).")
+@click.option("--name", default=None, help="Name of the stored run (default selection-N).")
+@WEIGHTS
+@click.option("--json", "as_json", is_flag=True, help="Print run name and summary as JSON.")
+@pass_run
+def command(run: RunContext, output: str | None, weights_file: str | None, as_json: bool,
+            **flags: Any) -> None:
+    """Choose k queries that cover the candidates well and score high; store the run."""
+    if output == "-" and as_json:
+        raise click.UsageError("-o - and --json both write to stdout; pass -o FILE")
+    config = with_weights(run.config, weights_file)
+    options = SelectOptions.from_config(config.select, **flags)
+    with progress_bar("selecting") as bar:
+        result = select_queries(run.store(), config, options, lambda s, d, t: bar(d, t))
+    if output:
+        write_records(result.records, output)
+    if as_json:
+        echo_json({"name": result.name, "stages_run": result.stages_run,
+                   "summary": result.summary})
+    else:
+        print_summary(result.name, result.summary)
+    if result.stages_run:
+        click.echo(f"brought up to date first: {', '.join(result.stages_run)}", err=True)
+    where = f"; wrote them to {output}" if output and output != "-" else ""
+    click.echo(f"selected {len(result.records)} queries as {result.name!r}{where}", err=True)
+
+
+def print_summary(name: str, summary: dict[str, Any]) -> None:
+    """Items per repository, cluster and task type, mean quality, coverage against random."""
+    console = Console(stderr=True)
+    table = Table(title=f"{name}: {summary['selected']} of {summary['candidates']} candidates")
+    table.add_column("by")
+    table.add_column("value")
+    table.add_column("items", justify="right")
+    for repo, count in summary["per_repo"].items():
+        table.add_row("repository", repo, str(count))
+    for cluster, row in summary["per_cluster"].items():
+        table.add_row("cluster", f"{cluster} {row['label']}", str(row["count"]))
+    for task_type, count in summary["per_task_type"].items():
+        table.add_row("task type", task_type, str(count))
+    console.print(table)
+    gain = summary["coverage_vs_random"]
+    console.print(
+        f"mean quality {summary['mean_quality']:.3f} (candidates "
+        f"{summary['candidate_mean_quality']:.3f}); coverage {summary['coverage']:.3f} vs "
+        f"{summary['random_coverage']:.3f} for a random choice of the same size"
+        + (f" ({gain:+.0%})" if gain is not None else "")
+    )
+    if summary["excluded"]:
+        console.print("left out: " + ", ".join(f"{n} {r}" for r, n in summary["excluded"].items()))

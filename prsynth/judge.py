@@ -1,0 +1,121 @@
+"""The LLM judge: rate every query not yet judged against its PR with the `judge` template.
+
+Calls go through the same cache, spending cap and call log as synth; ratings (1-10 with
+a one-line reason) are stored per (query, template@version, model) together with a hash
+of the query text, so an edited query is judged again and an unchanged one never is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from prsynth.calls import CallOutcome, CallTotals, LLMCall, run_calls
+from prsynth.llm import Budget, LLMBackend, check_cap_is_enforceable
+from prsynth.prompts import TemplateError, load_template, render_pr
+from prsynth.redact import redact
+from prsynth.store import Store
+from prsynth.synth import redact_pr
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class JudgeReport:
+    prompt: str
+    model: str
+    queries: int = 0
+    already_judged: int = 0
+    judged: int = 0
+    from_cache: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    not_started: int = 0
+    calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+
+    def summary(self) -> str:
+        text = (f"judged {self.judged} queries with {self.prompt} on {self.model} "
+                f"({self.from_cache} from the cache, {self.already_judged} already judged); "
+                f"{self.calls} calls, ${self.cost_usd:.4f}")
+        if self.failed:
+            text += f"; {len(self.failed)} failed"
+        if self.not_started:
+            text += f"; {self.not_started} not started to stay under --max-cost"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _store_outcome(store: Store, prompt: str, model: str, outcome: CallOutcome,
+                   report: JudgeReport) -> str | None:
+    call = outcome.call
+    if outcome.completion is None:
+        if outcome.reason == "max_cost":
+            report.not_started += 1
+            return None
+        report.failed[call.item] = f"{outcome.reason}: {outcome.error}"
+        store.record_drop("judge", call.item, outcome.reason, detail=outcome.error[:500])
+        return None
+    data = outcome.completion.data
+    reason = " ".join(redact(str(data.get("reason", ""))).split())[:300]
+    store.put_judgement(call.item, call.context["hash"], prompt, model, int(data["rating"]),
+                        reason)
+    report.judged += 1
+    report.from_cache += int(outcome.completion.cached)
+    return call.item
+
+
+def query_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def judge_queries(
+    store: Store, backend: LLMBackend, *, max_cost: float | None = None, concurrency: int = 8,
+    prompt: str = "judge", limit: int | None = None, progress: Progress | None = None,
+) -> JudgeReport:
+    """Rate every query that this template and model have not rated in its current text."""
+    template = load_template(prompt)
+    if "rating" not in template.schema.get("properties", {}):
+        raise TemplateError(f"prompt template {template.path}: its schema has no `rating` field")
+    report = JudgeReport(prompt=template.id, model=backend.model)
+    judged = store.judged_hashes(template.id, backend.model)
+    calls: list[LLMCall] = []
+    for query in store.iter_queries():
+        report.queries += 1
+        if judged.get(query.id) == query_hash(query.query):
+            report.already_judged += 1
+            continue
+        if limit is not None and len(calls) >= limit:
+            continue
+        pr = store.get_pr(query.pr_id)
+        if pr is None:
+            report.failed[query.id] = "missing_pr: its PR is not in the store"
+            continue
+        rendered = render_pr(template, redact_pr(pr), query=redact(query.query),
+                             leakage=query.fields.get("leakage", 0.0))
+        calls.append(LLMCall(query.id, template, rendered.messages,
+                             {**rendered.variables, "hash": query_hash(query.query)}))
+    if calls:
+        backend.check_ready()
+        check_cap_is_enforceable(backend, max_cost)
+    totals = CallTotals()
+    outcomes = run_calls(store, backend, calls, concurrency=concurrency, budget=Budget(max_cost),
+                         totals=totals, progress=progress, total=len(calls))
+    try:
+        for batch in outcomes:
+            with store.transaction():
+                stored = [_store_outcome(store, template.id, backend.model, outcome, report)
+                          for outcome in batch]
+                store.clear_drops("judge", [item for item in stored if item])
+    finally:
+        outcomes.close()
+        report.calls, report.tokens_in, report.tokens_out = (
+            totals.calls, totals.tokens_in, totals.tokens_out)
+        report.cost_usd = round(totals.cost_usd, 6)
+    return report

@@ -1,0 +1,106 @@
+"""Secrets in PR text and diffs become placeholders before anything leaves the machine.
+
+Applied to every PR field that goes into a prompt, to every answer before it is stored,
+and to error messages before they are logged. Each rule names what it found, so a
+redacted prompt still reads naturally: `token = "[REDACTED:github-token]"`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+PLACEHOLDER = "[REDACTED:{kind}]"
+
+# (kind, pattern): the whole match is replaced, or group "secret" when the pattern has one.
+TOKEN_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern))
+    for kind, pattern in (
+        ("private-key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
+                        r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)"),
+        ("github-token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})"),
+        ("slack-token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
+        ("slack-webhook", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,}"),
+        ("openai-key", r"\bsk-(?:proj-|ant-|svcacct-)?[A-Za-z0-9_-]{20,}"),
+        ("stripe-key", r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}"),
+        ("aws-access-key-id", r"\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b"),
+        ("google-api-key", r"\bAIza[0-9A-Za-z_-]{35}"),
+        ("huggingface-token", r"\bhf_[A-Za-z0-9]{30,}"),
+        ("npm-token", r"\bnpm_[A-Za-z0-9]{36}"),
+        ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+        ("url-password", r"\b[a-z][a-z0-9+.-]*://[^\s/:@\"']+:(?P<secret>[^\s@/\"']+)@"),
+    )
+)
+
+# `password = "..."`, `AWS_SECRET_ACCESS_KEY: ...`, `--api-key=...`: the value is replaced
+# when it looks random (see `looks_random`), so `token = get_token()` stays as it is.
+ASSIGNMENT = re.compile(
+    r"(?i)(?P<name>[A-Za-z0-9_.-]*(?:passw(?:or)?d|passwd|pwd|secret|token|api[_-]?key|apikey|"
+    r"access[_-]?key|private[_-]?key|auth[_-]?key|credentials?|client[_-]?secret)[A-Za-z0-9_]*)"
+    r"(?P<sep>[\"']?\s*(?:=|:|=>|:=)\s*)(?P<quote>[\"'`]?)"
+    r"(?P<secret>[A-Za-z0-9+/=_.~!@#$%^&*-]{8,})(?P=quote)"
+)
+
+
+def shannon_entropy(text: str) -> float:
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def looks_random(value: str, quoted: bool = True) -> bool:
+    """A credential-like value: long, mixed letters/digits and high entropy.
+
+    Unquoted values must also hold a digit, so code such as `token = token_value` stays.
+    """
+    if len(value) < 8 or value.startswith(("[REDACTED", "$", "{", "<")):
+        return False
+    classes = sum(bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]"))
+    if not quoted and not re.search(r"[0-9]", value):
+        return False
+    return classes >= 2 and shannon_entropy(value) >= 3.0
+
+
+def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
+    """`text` with every secret found replaced by a `[REDACTED:kind]` placeholder."""
+    if not text:
+        return text
+    for secret in extra_secrets:
+        if secret and len(secret) >= 8:
+            text = text.replace(secret, PLACEHOLDER.format(kind="api-key"))
+    for kind, pattern in TOKEN_RULES:
+        text = pattern.sub(lambda m, kind=kind: _replace(m, kind), text)
+    return ASSIGNMENT.sub(_replace_assignment, text)
+
+
+def _replace(match: re.Match[str], kind: str) -> str:
+    placeholder = PLACEHOLDER.format(kind=kind)
+    if "secret" in match.re.groupindex and match.group("secret") is not None:
+        start, end = match.span("secret")
+        offset = match.start()
+        whole = match.group(0)
+        return whole[: start - offset] + placeholder + whole[end - offset:]
+    return placeholder
+
+
+def _replace_assignment(match: re.Match[str]) -> str:
+    value = match.group("secret")
+    if not looks_random(value, quoted=bool(match.group("quote"))):
+        return match.group(0)
+    quote = match.group("quote")
+    kind = "password" if re.search(r"(?i)pass|pwd", match.group("name")) else "secret"
+    return f"{match.group('name')}{match.group('sep')}{quote}{PLACEHOLDER.format(kind=kind)}{quote}"
+
+
+def find_secrets(text: str) -> list[str]:
+    """The secret values `redact` would replace in `text` (for tests and diagnostics)."""
+    found = []
+    for _, pattern in TOKEN_RULES:
+        for m in pattern.finditer(text):
+            found.append(m.group("secret") if "secret" in pattern.groupindex else m.group(0))
+    found += [
+        m.group("secret") for m in ASSIGNMENT.finditer(text)
+        if looks_random(m.group("secret"), quoted=bool(m.group("quote")))
+    ]
+    return found

@@ -1,0 +1,235 @@
+"""`prsynth select`: bring the upstream stages up to date, choose k queries, store the run,
+and build the Selected records (DESIGN.md) with a summary a researcher can check."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from prsynth.config import Config, SelectConfig
+from prsynth.errors import ConfigError, MissingStageError
+from prsynth.selected import build_records
+from prsynth.selection import (
+    DEFAULT_NEIGHBOURS,
+    METHODS,
+    Constraints,
+    SelectionError,
+    coverage,
+    random_coverage,
+    select_diverse,
+)
+from prsynth.stages import run_stage, stale_stages
+from prsynth.store import Store
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+MARKS = ("pin", "reject")
+
+
+@dataclass
+class SelectOptions:
+    """The knobs of one selection run (config `[select]`, overridden by flags)."""
+
+    k: int = 78
+    method: str = "facility"
+    seed: int = 0
+    min_quality: float = 0.0
+    per_repo_cap: int = 0
+    per_cluster_cap: int = 0
+    quality_weight: float = 1.0
+    neighbours: int = DEFAULT_NEIGHBOURS
+    name: str = ""
+
+    @classmethod
+    def from_config(cls, config: SelectConfig, **flags: Any) -> SelectOptions:
+        values = {
+            "k": config.k, "method": config.method, "seed": config.seed,
+            "min_quality": config.min_quality, "per_repo_cap": config.per_repo_cap,
+            "per_cluster_cap": config.per_cluster_cap, "quality_weight": config.quality_weight,
+        }
+        values.update({key: value for key, value in flags.items() if value is not None})
+        return cls(**values)
+
+    def check(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(
+                f"--method {self.method!r} is unknown; use one of {', '.join(METHODS)}"
+            )
+        if self.k < 1:
+            raise SelectionError(f"--k {self.k} must be at least 1")
+        if not 0.0 <= self.min_quality <= 1.0:
+            raise ConfigError(f"--min-quality {self.min_quality} must be in [0, 1]")
+        if not self.quality_weight >= 0:
+            raise ConfigError(f"--quality-weight {self.quality_weight} must be 0 or more")
+        for flag, cap in (("--per-repo-cap", self.per_repo_cap),
+                          ("--per-cluster-cap", self.per_cluster_cap)):
+            if cap < 0:
+                raise ConfigError(f"{flag} {cap} must be 0 (no cap) or more")
+
+
+@dataclass
+class Candidates:
+    """The queries a selection may choose from, as aligned arrays."""
+
+    ids: list[str]
+    vectors: np.ndarray
+    quality: np.ndarray
+    repos: list[str]
+    clusters: list[int]
+    pinned: list[int]
+    excluded: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class SelectionResult:
+    selection_id: int
+    name: str
+    records: list[dict[str, Any]]
+    summary: dict[str, Any]
+    stages_run: list[str]
+
+
+def bring_up_to_date(
+    store: Store, config: Config, progress: Progress | None = None
+) -> list[str]:
+    """Run every missing or stale upstream stage (embed, score, dedupe, cluster) in order."""
+    ran = []
+    for stage in stale_stages(store, config):
+        log.info("running stale stage %s", stage)
+        report = (lambda d, t, s=stage: progress(s, d, t)) if progress else None
+        run_stage(store, config, stage, report)
+        ran.append(stage)
+    return ran
+
+
+def gather_candidates(store: Store, config: Config, min_quality: float) -> Candidates:
+    """Non-duplicate, non-rejected queries at or above `min_quality`, plus every pinned one."""
+    model = config.embed.model
+    ids, vectors = store.query_vectors(model)
+    scores = store.query_scores()
+    clusters = store.clusters()
+    duplicates = store.duplicate_query_ids()
+    marks = store.marks()
+    repos = {s.query_id: s.repo for s in store.query_sources()}
+    excluded: Counter[str] = Counter()
+    keep = []
+    for row, query_id in enumerate(ids):
+        mark = marks[query_id].mark if query_id in marks else ""
+        if mark == "reject":
+            excluded["rejected"] += 1
+        elif mark == "pin":
+            keep.append(row)
+        elif query_id in duplicates:
+            excluded["duplicate"] += 1
+        elif scores.get(query_id, 0.0) < min_quality:
+            excluded["below_min_quality"] += 1
+        else:
+            keep.append(row)
+    kept_ids = [ids[row] for row in keep]
+    return Candidates(
+        ids=kept_ids, vectors=vectors[keep] if keep else np.zeros((0, 1), np.float32),
+        quality=np.array([scores.get(q, 0.0) for q in kept_ids], dtype=np.float64),
+        repos=[repos.get(q, "") for q in kept_ids],
+        clusters=[clusters[q][0] if q in clusters else -1 for q in kept_ids],
+        pinned=[i for i, q in enumerate(kept_ids) if q in marks and marks[q].mark == "pin"],
+        excluded=dict(sorted(excluded.items())),
+    )
+
+
+def _codes(labels: list[Any]) -> np.ndarray:
+    return np.unique(np.array([str(label) for label in labels]), return_inverse=True)[1]
+
+
+def select_queries(
+    store: Store, config: Config, options: SelectOptions, progress: Progress | None = None,
+) -> SelectionResult:
+    """Choose `options.k` queries, store the run under a name, return records and summary."""
+    options.check()
+    stages_run = bring_up_to_date(store, config, progress)
+    pool = gather_candidates(store, config, options.min_quality)
+    if not pool.ids:
+        raise MissingStageError(
+            "no candidates left to select from (all duplicates, rejected or below "
+            "--min-quality); lower --min-quality or clear marks with `prsynth mark --clear`"
+        )
+    constraints = Constraints(
+        repos=_codes(pool.repos), clusters=_codes(pool.clusters),
+        per_repo_cap=options.per_repo_cap, per_cluster_cap=options.per_cluster_cap,
+        pinned=pool.pinned,
+    )
+    picks = select_diverse(
+        options.method, pool.vectors, pool.quality, options.k, constraints=constraints,
+        seed=options.seed, quality_weight=options.quality_weight, neighbours=options.neighbours,
+    )
+    items = [
+        {
+            "rank": rank, "query_id": pool.ids[p.index],
+            "quality": round(float(pool.quality[p.index]), 4),
+            "cluster": int(pool.clusters[p.index]) if pool.clusters[p.index] >= 0 else None,
+            "why": p.why,
+        }
+        for rank, p in enumerate(picks, 1)
+    ]
+    chosen = [p.index for p in picks]
+    records = build_records(store, items)
+    summary = summarize(records, pool, chosen, options.seed)
+    latest = store.latest_selection()
+    number = latest["id"] + 1 if latest else 1
+    while not options.name and store.find_selection(f"selection-{number}"):
+        number += 1
+    name = options.name or f"selection-{number}"
+    params = {key: value for key, value in asdict(options).items() if key != "name"}
+    selection_id = store.save_selection(
+        name, k=options.k, method=options.method, seed=options.seed, params=params,
+        summary=summary, items=items,
+    )
+    log.info("stored selection %s (%d items)", name, len(items))
+    return SelectionResult(selection_id, name, records, summary, stages_run)
+
+
+def summarize(
+    records: list[dict[str, Any]], pool: Candidates, chosen: list[int], seed: int
+) -> dict[str, Any]:
+    """Items per repository, cluster and task type; mean quality; coverage against random."""
+    per_cluster: dict[str, dict[str, Any]] = {}
+    for record in records:
+        key = str(record["cluster"])
+        row = per_cluster.setdefault(key, {"label": record["cluster_label"], "count": 0})
+        row["count"] += 1
+    covered = coverage(pool.vectors, chosen)
+    baseline = random_coverage(pool.vectors, len(chosen), seed)
+    return {
+        "selected": len(records),
+        "candidates": len(pool.ids),
+        "excluded": pool.excluded,
+        "pinned": len(pool.pinned),
+        "per_repo": dict(Counter(r["repo"] for r in records).most_common()),
+        "per_cluster": dict(sorted(per_cluster.items(), key=lambda kv: -kv[1]["count"])),
+        "per_task_type": dict(Counter(r["task_type"] or "unknown" for r in records).most_common()),
+        "mean_quality": round(float(np.mean([r["quality"] for r in records])), 4),
+        "candidate_mean_quality": round(float(pool.quality.mean()), 4),
+        "coverage": round(covered, 4),
+        "random_coverage": round(baseline, 4),
+        "coverage_vs_random": round(covered / baseline - 1, 4) if baseline > 0 else None,
+    }
+
+
+def mark_query(store: Store, query_id: str, mark: str | None, note: str = "") -> str:
+    """Pin or reject a query (None clears its mark); return what was done, in words."""
+    if store.get_query(query_id) is None:
+        raise ConfigError(
+            f"query {query_id!r} does not exist; list query ids with `prsynth export queries`"
+        )
+    if mark is None:
+        return f"cleared the mark of {query_id}" if store.clear_mark(query_id) \
+            else f"{query_id} had no mark"
+    if mark not in MARKS:
+        raise ConfigError(f"mark {mark!r} is unknown; use pin or reject")
+    store.set_mark(query_id, mark, note)
+    return f"{'pinned' if mark == 'pin' else 'rejected'} {query_id}"

@@ -1,0 +1,60 @@
+"""Secrets in PR text become placeholders; ordinary code stays as it is."""
+
+import pytest
+
+from prsynth.redact import find_secrets, redact
+
+PLANTED = [
+    ("github-token", 'token = "ghp_0MGT7qu3Qvb5CpJ4pZxqM7seYiA16PuLWbVo"',
+     "ghp_0MGT7qu3Qvb5CpJ4pZxqM7seYiA16PuLWbVo"),
+    ("github-token", "GH_PAT=github_pat_11ABCDEFG0123456789_abcdefghijKLMNOP",
+     "github_pat_11ABCDEFG0123456789_abcdefghijKLMNOP"),
+    ("slack-token", "notify with xoxb-2841933-99812-ZqkR7tWb3nLp now",
+     "xoxb-2841933-99812-ZqkR7tWb3nLp"),
+    ("slack-webhook", "url: https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX",
+     "T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX"),
+    ("openai-key", "OPENAI_API_KEY=sk-proj-Xk29fLmQpR7sTbN4vWcY8zHd",
+     "sk-proj-Xk29fLmQpR7sTbN4vWcY8zHd"),
+    ("aws-access-key-id", "aws_access_key_id = AKIAQ3EGRZ7XKLMN4PQR", "AKIAQ3EGRZ7XKLMN4PQR"),
+    ("secret", 'AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"',
+     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    ("google-api-key", "key=AIzaSyD3xMpLq7Rk2Vb9Tn4Wc8Yz1Hf6Gj0KsLe",
+     "AIzaSyD3xMpLq7Rk2Vb9Tn4Wc8Yz1Hf6Gj0KsLe"),
+    ("stripe-key", "stripe: sk_live_4eC39HqLyjWDarjtT1zdp7dc", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
+    ("url-password", "DATABASE_URL=postgres://deploy:Sup3rS3cretPw@db.internal/app",
+     "Sup3rS3cretPw"),
+    ("password", "db_password = 'hK8#mZ2qLx9!'", "hK8#mZ2qLx9!"),
+    ("secret", "--api-key=9f8e7d6c5b4a39281706f5e4d3c2b1a0", "9f8e7d6c5b4a39281706f5e4d3c2b1a0"),
+    ("private-key", "+-----BEGIN OPENSSH PRIVATE KEY-----\n+b3BlbnNzaC1rZXktdjEAAAAA\n"
+                    "+-----END OPENSSH PRIVATE KEY-----", "b3BlbnNzaC1rZXktdjEAAAAA"),
+    ("jwt", "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dozjgNryP4J3jVmNHl0w",
+     "eyJzdWIiOiIxMjM0In0"),
+]
+
+
+@pytest.mark.parametrize("kind, text, secret", PLANTED)
+def test_planted_secret_is_replaced_by_a_named_placeholder(kind, text, secret):
+    redacted = redact(text)
+    assert secret not in redacted and f"[REDACTED:{kind}]" in redacted
+    assert redact(redacted) == redacted  # idempotent
+    assert find_secrets(text)
+
+
+@pytest.mark.parametrize("text", [
+    "token = get_token()",
+    "self.token = token_value",
+    'password = os.environ["DB_PASSWORD"]',
+    "api_key: ${API_KEY}",
+    'secret = "changeme"',
+    "def check_password(password): return password == stored_password",
+    "https://github.com/acme/app/pull/12",
+    "git@example.org:me/dots.git",
+    "sha 27f55bba320cde333459b649a54709e5c261b716",
+])
+def test_ordinary_code_and_text_are_left_alone(text):
+    assert redact(text) == text
+
+
+def test_extra_secrets_such_as_the_api_key_are_replaced_anywhere():
+    assert redact("key sk-local-abc123456 used", ["sk-local-abc123456"]) == (
+        "key [REDACTED:api-key] used")

@@ -1,0 +1,254 @@
+"""`prsynth select` end to end on the bundled sample: stages, constraints, records, runs."""
+
+import json
+import shutil
+from collections import Counter
+
+import pytest
+
+from prsynth.config import Config
+from prsynth.diffs import file_diffs, is_test_path
+from prsynth.errors import ConfigError, MissingStageError
+from prsynth.selected import stored_selection
+from prsynth.selection import SelectionError
+from prsynth.selector import SelectOptions, mark_query, select_queries
+from prsynth.stages import stale_stages
+from prsynth.store import Store
+from tests.selectdata import fill_sample
+
+SELECTED_FIELDS = [
+    "rank", "query_id", "query", "pr_id", "repo", "pr_url", "base_sha", "patch", "test_patch",
+    "cluster", "cluster_label", "quality", "why",
+]
+
+
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory, minilm):
+    """The bundled sample with one query per PR, brought up to date by a first select."""
+    path = tmp_path_factory.mktemp("sample") / "prsynth.db"
+    with Store(path) as store:
+        fill_sample(store)
+        result = select_queries(store, Config(), SelectOptions(k=10, name="warm-up"))
+        assert result.stages_run == ["embed", "score", "dedupe", "cluster"]
+    return path
+
+
+@pytest.fixture
+def sample(sample_db, tmp_path):
+    path = tmp_path / "prsynth.db"
+    shutil.copy(sample_db, path)
+    with Store(path) as store:
+        yield store
+
+
+def select(store, **options):
+    return select_queries(store, Config(), SelectOptions(**options))
+
+
+def test_select_on_queries_without_vectors_runs_every_stage_itself(store, minilm):
+    fill_sample(store, limit=40)
+    assert store.count_vectors() == 0
+    result = select(store, k=12)
+    assert result.stages_run == ["embed", "score", "dedupe", "cluster"]
+    assert len(result.records) == 12
+    assert stale_stages(store, Config()) == []
+    assert select(store, k=12).stages_run == []
+
+
+def test_selects_exactly_k_without_duplicates(sample):
+    result = select(sample, k=78)
+    ids = [r["query_id"] for r in result.records]
+    assert len(ids) == len(set(ids)) == 78
+    assert [r["rank"] for r in result.records] == list(range(1, 79))
+    assert not set(ids) & sample.duplicate_query_ids()
+    assert result.summary["excluded"]["duplicate"] == len(sample.duplicate_query_ids())
+
+
+def test_rejected_are_never_selected_and_pinned_always_are(sample):
+    first = select(sample, k=20)
+    rejected = [r["query_id"] for r in first.records[:5]]
+    unpicked = sorted(set(sample.query_scores()) - {r["query_id"] for r in first.records}
+                      - sample.duplicate_query_ids())
+    pinned = unpicked[:3]
+    for query_id in rejected:
+        mark_query(sample, query_id, "reject", "too easy")
+    for query_id in pinned:
+        mark_query(sample, query_id, "pin")
+    again = select(sample, k=20)
+    ids = [r["query_id"] for r in again.records]
+    assert not set(ids) & set(rejected)
+    assert ids[:3] == pinned and all(r["why"]["pinned"] for r in again.records[:3])
+    assert again.summary["excluded"]["rejected"] == 5 and again.summary["pinned"] == 3
+    assert mark_query(sample, pinned[0], None) == f"cleared the mark of {pinned[0]}"
+    assert pinned[0] not in sample.marks()
+
+
+def test_caps_and_min_quality_are_respected(sample):
+    result = select(sample, k=30, per_repo_cap=5, per_cluster_cap=6, min_quality=0.7)
+    assert max(Counter(r["repo"] for r in result.records).values()) <= 5
+    assert max(Counter(r["cluster"] for r in result.records).values()) <= 6
+    assert min(r["quality"] for r in result.records) >= 0.7
+    assert result.summary["excluded"]["below_min_quality"] > 0
+
+
+def test_same_seed_same_items_and_random_seeds_differ(sample):
+    first = [r["query_id"] for r in select(sample, k=25, seed=4).records]
+    again = [r["query_id"] for r in select(sample, k=25, seed=4).records]
+    assert first == again
+    one = [r["query_id"] for r in select(sample, k=25, method="random", seed=1).records]
+    other = [r["query_id"] for r in select(sample, k=25, method="random", seed=2).records]
+    assert one != other
+
+
+def test_facility_location_covers_better_than_random_and_scores_higher(sample):
+    facility = select(sample, k=20).summary
+    random = select(sample, k=20, method="random").summary
+    assert facility["coverage"] > facility["random_coverage"]
+    assert facility["coverage"] > random["coverage"]
+    assert facility["mean_quality"] > random["mean_quality"]
+
+
+def test_selected_records_are_checkout_able_with_the_diff_split(sample):
+    result = select(sample, k=78)
+    for record in result.records:
+        assert list(record)[:len(SELECTED_FIELDS)] == SELECTED_FIELDS
+        pr = sample.get_pr(record["pr_id"])
+        assert record["base_sha"] == pr.base_sha and record["pr_url"] == pr.url
+        assert all(not is_test_path(s.path) for s in file_diffs(record["patch"]))
+        assert all(is_test_path(s.path) for s in file_diffs(record["test_patch"]))
+        code = {s.path for s in file_diffs(record["patch"])}
+        tests = {s.path for s in file_diffs(record["test_patch"])}
+        assert code | tests == {s.path for s in file_diffs(pr.diff)}
+        assert set(record["why"]) >= {"coverage_gain", "quality_gain"}
+        assert record["cluster_label"] == sample.cluster_labels()[record["cluster"]]
+    assert sum(1 for r in result.records if r["test_patch"]) > 40
+
+
+def test_runs_are_stored_named_and_listed(sample):
+    select(sample, k=5, name="small")
+    select(sample, k=7)
+    runs = sample.selections()
+    assert [r["name"] for r in runs][:2] == ["selection-3", "small"]
+    assert [r["items"] for r in runs][:2] == [7, 5]
+    latest = sample.latest_selection()
+    assert latest["k"] == 7 and latest["summary"]["selected"] == 7
+    items = sample.selection_items(latest["id"])
+    assert [i["rank"] for i in items] == list(range(1, 8))
+    assert set(items[0]) == {"rank", "query_id", "quality", "cluster", "why"}
+    selection, records = stored_selection(sample, "small")
+    assert selection["k"] == 5 and len(records) == 5
+    with pytest.raises(ConfigError, match="selection 'nope' does not exist"):
+        stored_selection(sample, "nope")
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"k": 0}, SelectionError, "--k 0 must be at least 1"),
+        ({"k": 5000}, SelectionError, "more items than there are candidates"),
+        ({"k": 40, "per_repo_cap": 5}, SelectionError, "--per-repo-cap 5 allows at most 35"),
+        ({"k": 10, "min_quality": 1.5}, ConfigError, "--min-quality 1.5 must be in"),
+        ({"k": 10, "min_quality": 1.0}, MissingStageError, "no candidates left"),
+        ({"k": 10, "method": "best"}, ConfigError, "--method 'best' is unknown"),
+    ],
+)
+def test_impossible_selections_are_one_line_errors(sample, options, error, message):
+    with pytest.raises(error, match=message):
+        select(sample, **options)
+
+
+def test_marking_an_unknown_query_is_an_error(sample):
+    with pytest.raises(ConfigError, match="query 'nope' does not exist"):
+        mark_query(sample, "nope", "pin")
+
+
+def test_nothing_selected_yet_says_what_to_run(store):
+    with pytest.raises(MissingStageError, match="run `prsynth select --k 78` first"):
+        stored_selection(store)
+
+
+def test_cli_select_mark_selections_export_and_clusters(sample_db, store_path, run_cli, tmp_path):
+    shutil.copy(sample_db, store_path)
+    out = tmp_path / "chosen.jsonl"
+    result = run_cli("select", "--k", "78", "-o", str(out), "--per-repo-cap", "15")
+    assert result.exit_code == 0, result.output
+    assert "for a random choice of the same size" in " ".join(result.output.split())
+    lines = out.read_text().splitlines()
+    assert len(lines) == 78 and json.loads(lines[0])["rank"] == 1
+    query_id = json.loads(lines[0])["query_id"]
+    assert run_cli("mark", query_id, "--reject", "--note", "dup of #3").exit_code == 0
+    listed = run_cli("mark", "--list", "--json")
+    assert json.loads(listed.stdout)[0]["note"] == "dup of #3"
+    second = run_cli("select", "--k", "78", "--name", "after-review", "--json")
+    assert json.loads(second.stdout)["name"] == "after-review"
+    runs = json.loads(run_cli("selections", "--json").stdout)
+    assert [r["name"] for r in runs][:2] == ["after-review", "selection-2"]
+    exported = tmp_path / "selected.jsonl"
+    assert run_cli("export", "selected", "-o", str(exported)).exit_code == 0
+    rows = [json.loads(line) for line in exported.read_text().splitlines()]
+    assert len(rows) == 78 and query_id not in {r["query_id"] for r in rows}
+    clusters = json.loads(run_cli("clusters", "--json").stdout)
+    assert sum(c["selected"] for c in clusters) <= 78
+    assert all(c["mean_quality"] is not None for c in clusters)
+    stats = json.loads(run_cli("stats", "--json").stdout)
+    assert stats["selected"] == 78 and stats["rejected"] == 1 and stats["scored"] > 78
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["select", "--k", "0"], "Error: --k 0 must be at least 1"),
+        (["select", "--k", "100000"], "more items than there are candidates"),
+        (["select", "--k", "50", "--per-cluster-cap", "1"], "--per-cluster-cap 1 allows at most"),
+        (["mark", "nope", "--pin"], "Error: query 'nope' does not exist"),
+        (["export", "selected", "--name", "nope"], "Error: selection 'nope' does not exist"),
+    ],
+)
+def test_cli_bad_input_is_one_line(sample_db, store_path, run_cli, args, message):
+    shutil.copy(sample_db, store_path)
+    result = run_cli(*args)
+    assert result.exit_code == 2
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_exported_selection_loads_with_datasets_and_pandas(sample_db, store_path, run_cli,
+                                                           tmp_path):
+    import datasets
+    import pandas as pd
+
+    shutil.copy(sample_db, store_path)
+    with Store(store_path) as store:
+        pinned = sorted(store.duplicate_query_ids())[0]  # pins even win over duplicates
+        mark_query(store, pinned, "pin")
+        select(store, k=10)
+    jsonl, parquet = tmp_path / "selected.jsonl", tmp_path / "selected.parquet"
+    assert run_cli("export", "selected", "-o", str(jsonl)).exit_code == 0
+    assert run_cli("export", "selected", "--format", "parquet", "-o", str(parquet)).exit_code == 0
+    loaded = datasets.load_dataset("json", data_files=str(jsonl), split="train",
+                                   cache_dir=str(tmp_path / "hf"))
+    assert loaded.num_rows == 10 and loaded.column_names[:len(SELECTED_FIELDS)] == SELECTED_FIELDS
+    assert loaded[0]["query_id"] == pinned and loaded[0]["why"]["pinned"] is True
+    assert loaded[0]["cluster"] is None  # duplicates are not clustered
+    frame = pd.read_parquet(parquet)
+    assert list(frame["rank"]) == list(range(1, 11))
+    assert frame["why"][0]["pinned"] and frame["why"][1]["coverage_gain"] > 0
+    assert frame["patch"].str.startswith("diff --git").all()
+    queries = tmp_path / "queries.jsonl"
+    assert run_cli("export", "queries", "-o", str(queries)).exit_code == 0
+    first = json.loads(queries.read_text().splitlines()[0])
+    assert {"id", "pr_id", "query", "prompt", "model", "task_type"} <= set(first)
+
+
+def test_select_settings_come_from_the_config_and_flags_override_them(sample):
+    config = Config()
+    config.select.k = 9
+    config.select.per_repo_cap = 2
+    config.select.quality_weight = 0.0
+    options = SelectOptions.from_config(config.select, k=None, per_repo_cap=3)
+    assert (options.k, options.per_repo_cap, options.quality_weight) == (9, 3, 0.0)
+    result = select_queries(sample, config, options)
+    assert len(result.records) == 9
+    assert max(Counter(r["repo"] for r in result.records).values()) <= 3
+    assert all(r["why"]["quality_gain"] == 0 for r in result.records)
+    with pytest.raises(ConfigError, match="--quality-weight -1"):
+        select(sample, k=5, quality_weight=-1)
