@@ -11,9 +11,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from github import GithubException
+from github.PullRequest import PullRequest as GithubPull
 
 from prsynth.config import Config, SourceConfig
 from prsynth.errors import ConfigError, PartialFailure, PrsynthError, SourceError, StoreError
@@ -304,7 +304,7 @@ class RepositoryPass:
                     yield pr
         self.complete = True
 
-    def changed_pr(self, pull: Any, updated: str) -> PullRequest | None:
+    def changed_pr(self, pull: GithubPull, updated: str) -> PullRequest | None:
         pr_id = f"{self.repo}#{pull.number}"
         version, filters = self.seen.get(pr_id, ("", ""))
         if version == updated and (pr_id in self.known or filters == self.filters):

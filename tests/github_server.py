@@ -54,7 +54,8 @@ class Fault:
     """Answer requests whose path matches `pattern` with `kind`, `times` times (0: always)."""
 
     pattern: str
-    # call | primary | spent | secondary | secondary429 | 500 | 502 | drop | 404 | 401 | 403 | slow
+    # call | primary | primary429 | spent | secondary | secondary429 | 500 | 502 | drop | cut
+    # | 404 | 401 | 403 | slow
     kind: str
     times: int = 1
     reset_in: float = 1.5
@@ -203,6 +204,11 @@ class GitHubServer:
                                "Please wait a few minutes before you try again."}
             elif fault.kind == "drop":
                 return 0, {}, None
+            elif fault.kind == "cut":  # headers, then the connection closes mid-body
+                return -1, {}, None
+            elif fault.kind == "primary429":
+                self.limited_until = now + fault.reset_in
+                return 429, *self._primary_limit()[1:]
             elif fault.kind in ("500", "502"):
                 return int(fault.kind), {}, {"message": "Server Error"}
             elif fault.kind == "404":
@@ -309,6 +315,14 @@ class _Handler(BaseHTTPRequestHandler):
         entry.status = status
         if status == 0:
             self.close_connection = True
+            return
+        if status == -1:
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", "5000")
+            self.end_headers()
+            self.wfile.write(b'[{"number": 1, ')
             return
         payload = json.dumps(body).encode()
         etag = f'W/"{hashlib.sha1(payload).hexdigest()}"'

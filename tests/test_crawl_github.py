@@ -195,17 +195,18 @@ def two_repos(server: GitHubServer, prs: int = 4) -> None:
             server.add_pull(name, number)
 
 
+@pytest.mark.parametrize("kind", ["primary", "primary429"])
 def test_primary_rate_limit_waits_for_the_reset_and_sends_nothing_meanwhile(
-        store, server, client, notes):
+        store, server, client, notes, kind):
     two_repos(server)
-    server.fail(r"/acme/app/pulls/3/files", "primary", reset_in=1.5)
+    server.fail(r"/acme/app/pulls/3/files", kind, reset_in=1.5)
     reports = crawl_github(store, ["acme/app", "acme/lib"], client=client)
 
     assert [r.new for r in reports] == [4, 4] and not any(r.failed for r in reports)
     assert len(notes) == 1 and "rate limit reached; waiting" in notes[0]
     # The server answers 403 to anything sent before the reset: exactly one 403 means
     # nothing was sent during the wait, and the next request came after the reset.
-    [limited] = [i for i, r in enumerate(server.log) if r.status == 403]
+    [limited] = [i for i, r in enumerate(server.log) if r.status in (403, 429)]
     assert server.log[limited + 1].wall >= server.limited_until
     assert server.log[limited + 1].path == server.log[limited].path
     assert server.log[limited + 1].status == 200
@@ -239,9 +240,11 @@ def test_server_errors_and_dropped_connections_are_retried(store, server, client
     server.fail(r"/acme/app$", "502", times=2)
     server.fail(r"/pulls/2/files", "drop")
     server.fail(r"/pulls/3/files", "500")
+    server.fail(r"/pulls/1/files", "cut")
     [report] = crawl_github(store, ["acme/app"], client=client)
     assert report.new == 3 and not report.failed
     assert [r.status for r in server.requests(r"/pulls/2/files")] == [0, 200]
+    assert [r.status for r in server.requests(r"/pulls/1/files")] == [-1, 200]
     assert [r.status for r in server.requests(r"/acme/app$")] == [502, 502, 200]
 
 
