@@ -10,6 +10,7 @@ from pathlib import Path
 
 from prsynth.filters import PullRequestFilter, default_filters, first_drop_reason
 from prsynth.records import PullRequest
+from prsynth.redact import redact_pr
 from prsynth.sources.dumps import BadLine, DumpSource
 from prsynth.sources.local_git import LocalGitSource
 from prsynth.store import Store
@@ -28,6 +29,7 @@ class CrawlReport:
     unchanged: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     bad_lines: list[BadLine] = field(default_factory=list)
+    redacted: int = 0  # stored PRs in which secrets were replaced by placeholders
     error: str = ""
 
     @property
@@ -38,6 +40,7 @@ class CrawlReport:
         return {
             "source": self.source, "new": self.new, "updated": self.updated,
             "unchanged": self.unchanged, "skipped": dict(sorted(self.skipped.items())),
+            "redacted": self.redacted,
             "bad_lines": [{"line": b.line, "reason": b.reason} for b in self.bad_lines],
             "error": self.error,
         }
@@ -47,6 +50,8 @@ class CrawlReport:
         line = f"{self.source}: {self.new} new, {self.updated} updated, skipped: {skipped}"
         if self.bad_lines:
             line += f", {len(self.bad_lines)} bad lines"
+        if self.redacted:
+            line += f", secrets redacted in {self.redacted}"
         return line + (f"; FAILED: {self.error}" if self.error else "")
 
 
@@ -124,7 +129,10 @@ def store_prs(
             report.skipped[reason] += 1
             store.record_drop(stage_item, pr.id, reason, repo=pr.repo)
             continue
-        if store.put_pr(pr, replace=True):
+        clean = redact_pr(pr)
+        if clean != pr:
+            report.redacted += 1
+        if store.put_pr(clean, replace=True):
             report.new += 1
         if limit and report.new >= limit:
             break
