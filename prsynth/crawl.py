@@ -25,6 +25,7 @@ from prsynth.filters import (
     first_drop_reason,
 )
 from prsynth.records import PullRequest, check_repo_name, is_bot
+from prsynth.redact import redact_pr
 from prsynth.sources.dumps import BadLine, DumpSource
 from prsynth.sources.github import (
     ANONYMOUS_NOTE,
@@ -54,6 +55,7 @@ class CrawlReport:
     unchanged: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     bad_lines: list[BadLine] = field(default_factory=list)
+    redacted: int = 0  # stored PRs in which secrets were replaced by placeholders
     error: str = ""
     exit_code: int = 0  # of the error: 2 bad input, 3 request budget spent, else 1
     requests: int = 0  # API requests this source used
@@ -67,6 +69,7 @@ class CrawlReport:
         return {
             "source": self.source, "new": self.new, "updated": self.updated,
             "unchanged": self.unchanged, "skipped": dict(sorted(self.skipped.items())),
+            "redacted": self.redacted,
             "bad_lines": [{"line": b.line, "reason": b.reason} for b in self.bad_lines],
             "error": self.error, "requests": self.requests,
             "rate_limit_left": self.rate_limit_left,
@@ -77,6 +80,8 @@ class CrawlReport:
         line = f"{self.source}: {self.new} new, {self.updated} updated, skipped: {skipped}"
         if self.bad_lines:
             line += f", {len(self.bad_lines)} bad lines"
+        if self.redacted:
+            line += f", secrets redacted in {self.redacted}"
         if self.requests:
             left = "unknown" if self.rate_limit_left is None else self.rate_limit_left
             line += f"; {self.requests} requests, rate limit {left} left"
@@ -163,11 +168,15 @@ def store_prs(
             if reason:
                 report.skipped[reason] += 1
                 store.record_drop(stage_item, pr.id, reason, repo=pr.repo)
-            elif store.put_pr(pr, replace=True):
-                if known is not None and pr.id in known:
-                    report.updated += 1
-                else:
-                    report.new += 1
+            else:
+                clean = redact_pr(pr)
+                if clean != pr:
+                    report.redacted += 1
+                if store.put_pr(clean, replace=True):
+                    if known is not None and pr.id in known:
+                        report.updated += 1
+                    else:
+                        report.new += 1
             if on_stored:
                 on_stored(pr)
         if limit and report.new >= limit:

@@ -16,9 +16,8 @@ from typing import Any
 from prsynth.calls import CallOutcome, CallTotals, LLMCall, run_calls
 from prsynth.llm import Budget, LLMBackend, check_cap_is_enforceable
 from prsynth.prompts import TemplateError, load_template, render_pr
-from prsynth.redact import redact
+from prsynth.redact import redact, redact_pr
 from prsynth.store import Store
-from prsynth.synth import redact_pr
 
 Progress = Callable[[int, int], None]
 

@@ -1,16 +1,21 @@
-"""Secrets in PR text and diffs become placeholders before anything leaves the machine.
+"""Secrets in PR text and diffs become placeholders before anything is kept or sent.
 
-Applied to every PR field that goes into a prompt, to every answer before it is stored,
+Applied to every PR before the crawl stores it (so the store never holds a secret
+found in a diff), again to every PR field that goes into a prompt (stores made
+before crawl redacted), to every answer before it is stored,
 and to error messages before they are logged. Each rule names what it found, so a
 redacted prompt still reads naturally: `token = "[REDACTED:github-token]"`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections import Counter
 from collections.abc import Iterable
+
+from prsynth.records import PullRequest
 
 PLACEHOLDER = "[REDACTED:{kind}]"
 
@@ -104,3 +109,15 @@ def find_secrets(text: str) -> list[str]:
         if looks_random(m.group("secret"), quoted=bool(m.group("quote")))
     ]
     return found
+
+
+def redact_pr(pr: PullRequest) -> PullRequest:
+    """A copy of `pr` with secrets replaced in every text it carries (crawl stores this)."""
+    return dataclasses.replace(
+        pr, title=redact(pr.title), body=redact(pr.body), diff=redact(pr.diff),
+        repo_description=redact(pr.repo_description),
+        linked_issues=[
+            {**i, "title": redact(str(i.get("title", ""))), "body": redact(str(i.get("body", "")))}
+            for i in pr.linked_issues if isinstance(i, dict)
+        ],
+    )

@@ -17,7 +17,7 @@ from prsynth.leakage import solution_leakage
 from prsynth.llm import Budget, Check, LLMBackend, check_cap_is_enforceable
 from prsynth.prompts import TemplateError, load_template, render_pr
 from prsynth.records import PullRequest, Query, check_repo_name
-from prsynth.redact import redact
+from prsynth.redact import redact, redact_pr
 from prsynth.store import Store, utcnow
 
 log = logging.getLogger(__name__)
@@ -193,18 +193,6 @@ def _estimate(store: Store, backend: LLMBackend, calls: Iterable[LLMCall],
     report.cost_usd = round(backend.cost(report.tokens_in, report.tokens_out), 6)
     report.price_known = not backend.remote or getattr(backend, "price", None) is not None
     return report
-
-
-def redact_pr(pr: PullRequest) -> PullRequest:
-    """A copy of `pr` with secrets replaced in every text that can reach a prompt."""
-    return dataclasses.replace(
-        pr, title=redact(pr.title), body=redact(pr.body), diff=redact(pr.diff),
-        repo_description=redact(pr.repo_description),
-        linked_issues=[
-            {**i, "title": redact(str(i.get("title", ""))), "body": redact(str(i.get("body", "")))}
-            for i in pr.linked_issues if isinstance(i, dict)
-        ],
-    )
 
 
 def problem_text(pr: PullRequest) -> str:

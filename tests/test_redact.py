@@ -58,3 +58,23 @@ def test_ordinary_code_and_text_are_left_alone(text):
 def test_extra_secrets_such_as_the_api_key_are_replaced_anywhere():
     assert redact("key sk-local-abc123456 used", ["sk-local-abc123456"]) == (
         "key [REDACTED:api-key] used")
+
+
+def test_crawl_stores_no_secret_found_in_a_diff(run_cli, store_path, tmp_path):
+    """The sample's quartzhq/ferrite#258 commits a GitHub token and an AWS key in a diff."""
+    from prsynth.resources import sample_prs_path
+
+    planted = ["ghp_0MGT7qu3Qvb5CpJ4pZxqM7seYiA16PuLWbVo",
+               "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"]
+    assert all(secret in sample_prs_path().read_text() for secret in planted)
+    result = run_cli("crawl", "import", str(sample_prs_path()), "--json")
+    assert result.exit_code == 0, result.output
+    assert '"redacted": 1' in result.output
+    exported = run_cli("export", "prs", "-o", str(tmp_path / "prs.jsonl"))
+    assert exported.exit_code == 0, exported.output
+    for path in (store_path, store_path.with_name(store_path.name + "-wal"),
+                 tmp_path / "prs.jsonl"):
+        if path.exists():
+            data = path.read_bytes()
+            assert not any(secret.encode() in data for secret in planted), path
+    assert "[REDACTED:github-token]" in (tmp_path / "prs.jsonl").read_text()

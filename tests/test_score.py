@@ -1,6 +1,5 @@
 """Quality scores: named features, weights, explanations, the score stage."""
 
-import importlib.util
 
 import pytest
 
@@ -166,14 +165,6 @@ def test_unknown_feature_in_the_config_is_a_one_line_error(run_cli, tmp_path):
     result = run_cli("score")
     assert result.exit_code == 2
     assert "unknown feature 'foo'" in result.output and "Traceback" not in result.output
-
-
-@pytest.mark.skipif(importlib.util.find_spec("prsynth.judge") is not None,
-                    reason="the LLM judge is present in this build")
-def test_judge_without_the_llm_layer_says_it_is_not_available(run_cli):
-    result = run_cli("score", "--judge")
-    assert result.exit_code == 1
-    assert "not available yet" in result.output and len(result.output.splitlines()) == 1
 
 
 def test_judge_ratings_when_stored_count_as_a_feature_and_make_scores_stale(tmp_path):

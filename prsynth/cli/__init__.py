@@ -45,6 +45,7 @@ def _register() -> None:
         clusters,
         crawl,
         dedupe,
+        demo,
         dupes,
         embed,
         export,
@@ -58,7 +59,7 @@ def _register() -> None:
     )
 
     for module in (crawl, export, stats, synth, embed, dedupe, dupes, cluster, clusters, score,
-                   selection, selections, mark, report):
+                   selection, selections, mark, report, demo):
         cli.add_command(module.command)
 
 

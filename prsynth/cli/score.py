@@ -10,7 +10,6 @@ from rich.table import Table
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
 from prsynth.config import Config
-from prsynth.errors import PrsynthError
 from prsynth.score import explain, load_weights_file, resolve_weights, score_queries
 
 WEIGHTS = click.option(
@@ -29,14 +28,9 @@ def with_weights(config: Config, weights_file: str | None) -> Config:
 
 def run_judge(run: RunContext, llm: str | None, model: str | None, max_cost: float | None) -> str:
     """Rate every query with the LLM judge (prsynth.judge, through the LLM layer)."""
-    try:
-        from prsynth.judge import judge_queries
-        from prsynth.llm import make_backend
-    except ImportError:
-        raise PrsynthError(
-            "score --judge: the LLM judge is not available yet in this prsynth "
-            "(prsynth.judge / prsynth.llm missing); run `prsynth score` without --judge"
-        ) from None
+    from prsynth.judge import judge_queries
+    from prsynth.llm import make_backend
+
     backend = make_backend(run.config.llm, llm=llm or run.config.llm.backend, model=model)
     result = judge_queries(
         run.store(), backend, max_cost=max_cost, concurrency=run.config.llm.concurrency
