@@ -141,7 +141,8 @@ def _build(cls: type, raw: Any, where: str) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(f"config {where or 'file'}: expected a table; see README 'Configuration'")
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls) if f.name != "path"}
+    # Config.path records where the file was read from; it is not a key of the file.
+    known = {f.name for f in dataclasses.fields(cls) if not (cls is Config and f.name == "path")}
     values = {}
     for key, value in raw.items():
         name = f"{where}.{key}" if where else key
