@@ -54,8 +54,8 @@ class Fault:
     """Answer requests whose path matches `pattern` with `kind`, `times` times (0: always)."""
 
     pattern: str
-    # call | primary | primary429 | spent | secondary | secondary429 | 500 | 502 | drop | cut
-    # | 404 | 401 | 403 | slow
+    # call | primary | primary429 | primary_message | spent | secondary | secondary429
+    # | 500 | 502 | drop | cut | 404 | 401 | 403 | slow
     kind: str
     times: int = 1
     reset_in: float = 1.5
@@ -91,6 +91,7 @@ class GitHubServer:
         self.rate_limit = 5000
         self.remaining = 5000
         self.limited_until = 0.0  # epoch seconds: primary limit in force until then
+        self.window = 3600  # seconds until the rate limit window resets, in every answer
         self._lock = threading.Lock()
         self._clock = 0
 
@@ -206,6 +207,8 @@ class GitHubServer:
                 return 0, {}, None
             elif fault.kind == "cut":  # headers, then the connection closes mid-body
                 return -1, {}, None
+            elif fault.kind == "primary_message":  # the message only, no X-RateLimit-*
+                return 403, {}, {"message": "API rate limit exceeded for 127.0.0.1."}
             elif fault.kind == "primary429":
                 self.limited_until = now + fault.reset_in
                 return 429, *self._primary_limit()[1:]
@@ -332,7 +335,7 @@ class _Handler(BaseHTTPRequestHandler):
         if status != 304 and "X-RateLimit-Remaining" not in headers:
             server.remaining = max(0, server.remaining - 1)  # a 304 is free on GitHub
         headers.setdefault("X-RateLimit-Remaining", str(server.remaining))
-        headers.setdefault("X-RateLimit-Reset", str(int(time.time()) + 3600))
+        headers.setdefault("X-RateLimit-Reset", str(int(time.time() + server.window)))
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)

@@ -17,7 +17,7 @@ from prsynth.crawl import crawl_github, crawl_lock
 from prsynth.sources.github import GitHubClient, RetryPolicy
 from tests.github_server import GitHubServer, binary_file, text_file
 
-FAST = RetryPolicy(max_retries=3, max_failures=6, backoff=0.02, secondary_wait=0.1)
+FAST = RetryPolicy(max_retries=3, max_failures=6, backoff=0.02, secondary_wait=0.1, max_wait=5)
 FAST_CONFIG = "[github]\nbackoff = 0.02\nsecondary_wait = 0.1\nmax_retries = 3\nmax_failures = 6\n"
 
 
@@ -210,6 +210,25 @@ def test_primary_rate_limit_waits_for_the_reset_and_sends_nothing_meanwhile(
     assert server.log[limited + 1].wall >= server.limited_until
     assert server.log[limited + 1].path == server.log[limited].path
     assert server.log[limited + 1].status == 200
+
+
+def test_rate_limit_message_without_headers_waits_instead_of_failing(store, server, client,
+                                                                    notes):
+    two_repos(server, prs=2)
+    server.window = 2  # the reset the earlier answers announced
+    server.fail(r"/acme/app/pulls/1/files", "primary_message")
+    [report] = crawl_github(store, ["acme/app"], client=client)
+    assert report.new == 2 and not report.failed
+    assert "rate limit reached; waiting" in notes[0]
+    limited = server.requests(r"/pulls/1/files")
+    assert [r.status for r in limited] == [403, 200] and limited[1].at - limited[0].at >= 0.5
+
+
+def test_a_reset_later_than_the_longest_wait_gives_up_the_repository(store, server, client):
+    two_repos(server, prs=2)
+    server.fail(r"/acme/app/pulls/1/files", "primary", reset_in=60)
+    [report] = crawl_github(store, ["acme/app"], client=client)
+    assert report.new == 1 and "later than this run waits (5 s)" in report.error
 
 
 def test_spent_limit_in_a_good_answer_pauses_before_the_next_request(

@@ -88,6 +88,7 @@ class RetryPolicy:
     max_failures: int = 20
     backoff: float = 1.0  # first wait after a 5xx or dropped connection; doubles each time
     secondary_wait: float = 60.0  # a secondary limit without Retry-After: GitHub says >= 1 min
+    max_wait: float = 3900.0  # the longest primary-limit wait (GitHub's window is an hour)
 
 
 @dataclass
@@ -200,7 +201,10 @@ class GitHubClient:
     def _problem(self, status: int, headers: dict[str, Any], data: Any) -> str:
         """Classify an error answer; raise PyGithub's exception for the ones not worth retrying."""
         message = data.get("message", "") if isinstance(data, dict) else ""
-        if status in (403, 429) and str(headers.get("x-ratelimit-remaining")) == "0":
+        # A proxy or an older GitHub Enterprise may say "API rate limit exceeded" without
+        # the X-RateLimit headers: that is the primary limit too.
+        if status in (403, 429) and (str(headers.get("x-ratelimit-remaining")) == "0"
+                                     or Requester.isPrimaryRateLimitError(message)):
             self.remaining = 0
             self._wait_if_spent(force=True)
             return "primary"
@@ -226,6 +230,11 @@ class GitHubClient:
         if wait <= 0 and not force:
             return
         wait = max(wait, self.policy.backoff)
+        if wait > self.policy.max_wait:
+            raise GitHubUnavailable(
+                f"the rate limit resets only in {wait:.0f} s, later than this run waits"
+                f" ({self.policy.max_wait:.0f} s)"
+            )
         until = dt.datetime.fromtimestamp(time.time() + wait, dt.UTC).strftime("%H:%M:%S")
         self.notify(f"GitHub rate limit reached; waiting {wait:.0f} s until it resets "
                     f"at {until} UTC")
