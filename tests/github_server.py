@@ -43,6 +43,7 @@ class LoggedRequest:
     path: str  # without the /api/v3 prefix, with the query
     headers: dict[str, str]
     status: int = 0
+    answer_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def route(self) -> str:
@@ -336,6 +337,7 @@ class _Handler(BaseHTTPRequestHandler):
             server.remaining = max(0, server.remaining - 1)  # a 304 is free on GitHub
         headers.setdefault("X-RateLimit-Remaining", str(server.remaining))
         headers.setdefault("X-RateLimit-Reset", str(int(time.time() + server.window)))
+        entry.answer_headers = headers
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
