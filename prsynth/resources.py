@@ -1,7 +1,8 @@
 """Files shipped beside the code: top-level `prompts/` and `data/`.
 
-In a wheel they are installed as the packages `prsynth.prompts` and `prsynth.data`
-(see setup.cfg); in a source checkout they are the folders next to `prsynth/`.
+In a wheel they are installed as the packages `prsynth.bundled_prompts` and
+`prsynth.data` (see setup.cfg; `prsynth.prompts` is the module that renders the
+templates); in a source checkout they are the folders next to `prsynth/`.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import importlib.util
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parent.parent
+PACKAGES = {"prompts": "prsynth.bundled_prompts", "data": "prsynth.data"}
 
 
 def resource_dir(name: str) -> Path:
     """The folder of `prompts` or `data`, installed or in the checkout."""
-    spec = importlib.util.find_spec(f"prsynth.{name}")
+    spec = importlib.util.find_spec(PACKAGES[name])
     if spec is not None and spec.submodule_search_locations:
         for location in spec.submodule_search_locations:
             if Path(location).is_dir():
