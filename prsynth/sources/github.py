@@ -169,7 +169,8 @@ class GitHubClient:
                 status, answer, body = self.requester.requestJson("GET", url, params, headers)
             except (requests.ConnectionError, requests.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
-                problem = f"connection failed ({exc.__class__.__name__})"
+                host = urllib.parse.urlsplit(self.api_url).netloc
+                problem = f"connection to {host} failed ({exc.__class__.__name__})"
             else:
                 self._note_rate_limit(answer)
                 data = _json(body)
