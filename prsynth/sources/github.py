@@ -257,7 +257,6 @@ class PullPage:
     """One page of the PR list, newest update first; `etag` of the first page only."""
 
     pulls: list[GithubPull]
-    next_url: str = ""
     etag: str = ""
     not_modified: bool = False
 
@@ -295,7 +294,7 @@ class GitHubSource:
             pulls = [self.client.github.create_from_raw_data(GithubPull, raw, response.headers)
                      for raw in _expect(list, response.data, url)]
             url = _next_link(response.headers.get("link", ""))
-            yield PullPage(pulls, url, response.etag if first else "")
+            yield PullPage(pulls, response.etag if first else "")
             params, first = None, False
 
     def pull_request(
