@@ -30,6 +30,7 @@ import requests
 from github import Auth, Github, GithubException
 from github.File import File
 from github.PullRequest import PullRequest as GithubPull
+from github.Repository import Repository
 from github.Requester import Requester
 
 from prsynth.diffs import truncate_diff
@@ -273,11 +274,12 @@ class GitHubSource:
 
     def repository(self) -> RepoInfo:
         data = _expect(dict, self._cached_get(f"/repos/{self.repo}"), f"/repos/{self.repo}")
-        spdx = (data.get("license") or {}).get("spdx_id") or ""
+        repo = self.client.github.create_from_raw_data(Repository, data)
+        spdx = repo.license.spdx_id if repo.license else ""
         return RepoInfo(
-            name=self.repo, license="" if spdx == "NOASSERTION" else spdx,
-            stars=int(data.get("stargazers_count") or 0),
-            description=data.get("description") or "", language=data.get("language") or "",
+            name=self.repo, license="" if spdx in (None, "NOASSERTION") else spdx,
+            stars=repo.stargazers_count or 0, description=repo.description or "",
+            language=repo.language or "",
         )
 
     def pull_pages(self, etag: str = "") -> Iterator[PullPage]:
