@@ -14,7 +14,7 @@ from prsynth.calls import CallOutcome, CallTotals, LLMCall, run_calls
 from prsynth.diffs import HUNK_HEADER
 from prsynth.errors import MissingStageError
 from prsynth.leakage import solution_leakage
-from prsynth.llm import Budget, Check, LLMBackend, check_cap_is_enforceable
+from prsynth.llm import OFFLINE_MODEL, Budget, Check, LLMBackend, check_cap_is_enforceable
 from prsynth.prompts import TemplateError, load_template, render_pr
 from prsynth.records import PullRequest, Query, check_repo_name
 from prsynth.redact import redact, redact_pr
@@ -68,9 +68,10 @@ class SynthReport:
             f"synthesized {self.synthesized} queries with {self.prompt} on {self.model}"
             f" ({self.from_cache} from the cache)",
             f"{self.existing} already there",
-            f"{self.calls} calls, {self.tokens_in} tokens in, {self.tokens_out} out, "
-            f"${self.cost_usd:.4f}",
         ]
+        if self.model != OFFLINE_MODEL:  # the baseline makes no calls and costs nothing
+            parts.append(f"{self.calls} calls, {self.tokens_in} tokens in, "
+                         f"{self.tokens_out} out, ${self.cost_usd:.4f}")
         if self.skipped:
             parts.append("skipped " + ", ".join(f"{r} {n}" for r, n in self.skipped.items()))
         if self.failed:

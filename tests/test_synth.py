@@ -2,7 +2,6 @@
 cache, concurrency, dry run, cost cap, secrets, prompt injection and bad input."""
 
 import json
-import time
 
 import jsonschema
 import pyarrow.parquet as pq
@@ -43,18 +42,16 @@ def write_config(tmp_path, server, **llm):
     (tmp_path / "prsynth.toml").write_text("[llm]\n" + "\n".join(extra + lines) + "\n")
 
 
-def test_offline_baseline_is_deterministic_labelled_varied_and_fast(tmp_path):
+def test_offline_baseline_is_deterministic_labelled_and_varied(tmp_path):
     runs = []
     for name in ("a.db", "b.db"):
         with Store(tmp_path / name) as store:
             crawl_import(store, sample_prs_path())
-            started = time.monotonic()
             report = synthesize(store, OfflineBaseline(), SynthOptions())
-            elapsed = time.monotonic() - started
             runs.append([(q.id, q.query, q.fields) for q in store.iter_queries()])
             queries = list(store.iter_queries())
     assert runs[0] == runs[1]
-    assert report.synthesized == len(queries) == 199 and elapsed < 3.0
+    assert report.synthesized == len(queries) == 199
     schema = load_template("vibe_request").schema
     for q in queries:
         assert q.id == f"{q.pr_id}/vibe_request/offline-baseline"
@@ -108,12 +105,10 @@ def test_rerun_makes_no_calls_and_redo_answers_from_the_cache(sample, server):
 
 def test_calls_really_run_concurrently(sample, server):
     server.latency = 0.2
-    started = time.monotonic()
     report = synthesize(sample, chat(server), SynthOptions(limit=16, concurrency=8))
-    elapsed = time.monotonic() - started
     assert report.synthesized == 16
+    # The server saw requests overlap: several were in flight at once.
     assert server.max_in_flight >= 6
-    assert elapsed < 16 * 0.2 / 3
 
 
 def test_dry_run_sends_nothing_and_prints_calls_tokens_and_cost(run_cli, tmp_path, server):

@@ -14,7 +14,7 @@ from prsynth.demo import next_steps, run_demo
 @click.option("--k", "k", type=click.IntRange(min=1), default=78, show_default=True,
               help="How many requests to select.")
 def command(out: str, k: int) -> None:
-    """Run import, offline synthesis, embed, dedupe, cluster, score, select and report
+    """Run import, offline synthesis, embed, score, dedupe, cluster, select and report
     on the bundled sample PRs, with no network (ignores --store: uses DIR/prsynth.db)."""
     say = lambda line: click.echo(line, err=True)  # noqa: E731
     with progress_bar("working") as bar:
