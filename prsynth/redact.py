@@ -19,31 +19,42 @@ from prsynth.records import PullRequest
 
 PLACEHOLDER = "[REDACTED:{kind}]"
 
-# (kind, pattern): the whole match is replaced, or group "secret" when the pattern has one.
-TOKEN_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (kind, re.compile(pattern))
-    for kind, pattern in (
+# (kind, pattern, hints): the whole match is replaced, or group "secret" when the pattern
+# has one. A rule runs only on texts holding one of its hints (literal substrings every
+# match contains), which keeps redaction cheap enough to run on every crawled PR.
+TOKEN_RULES: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = tuple(
+    (kind, re.compile(pattern), hints)
+    for kind, pattern, hints in (
         ("private-key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
-                        r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)"),
-        ("github-token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})"),
-        ("slack-token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
-        ("slack-webhook", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,}"),
-        ("openai-key", r"\bsk-(?:proj-|ant-|svcacct-)?[A-Za-z0-9_-]{20,}"),
-        ("stripe-key", r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}"),
-        ("aws-access-key-id", r"\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b"),
-        ("google-api-key", r"\bAIza[0-9A-Za-z_-]{35}"),
-        ("huggingface-token", r"\bhf_[A-Za-z0-9]{30,}"),
-        ("npm-token", r"\bnpm_[A-Za-z0-9]{36}"),
-        ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
-        ("url-password", r"\b[a-z][a-z0-9+.-]*://[^\s/:@\"']+:(?P<secret>[^\s@/\"']+)@"),
+                        r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)",
+         ("PRIVATE KEY",)),
+        ("github-token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})",
+         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
+        ("slack-token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", ("xox",)),
+        ("slack-webhook", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,}",
+         ("hooks.slack.com",)),
+        ("openai-key", r"\bsk-(?:proj-|ant-|svcacct-)?[A-Za-z0-9_-]{20,}", ("sk-",)),
+        ("stripe-key", r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}", ("k_live_", "k_test_")),
+        ("aws-access-key-id", r"\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b",
+         ("AKIA", "ASIA", "ABIA", "ACCA", "A3T")),
+        ("google-api-key", r"\bAIza[0-9A-Za-z_-]{35}", ("AIza",)),
+        ("huggingface-token", r"\bhf_[A-Za-z0-9]{30,}", ("hf_",)),
+        ("npm-token", r"\bnpm_[A-Za-z0-9]{36}", ("npm_",)),
+        ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", ("eyJ",)),
+        ("url-password", r"\b[a-z][a-z0-9+.-]*://[^\s/:@\"']+:(?P<secret>[^\s@/\"']+)@",
+         ("://",)),
     )
 )
 
 # `password = "..."`, `AWS_SECRET_ACCESS_KEY: ...`, `--api-key=...`: the value is replaced
 # when it looks random (see `looks_random`), so `token = get_token()` stays as it is.
+# The name starts where an identifier starts (the lookbehind), so the engine does not
+# retry the name from every character inside a long identifier.
+KEYWORDS = (r"passw(?:or)?d|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|"
+            r"private[_-]?key|auth[_-]?key|credentials?|client[_-]?secret")
+ASSIGNMENT_HINT = re.compile(f"(?i){KEYWORDS}")
 ASSIGNMENT = re.compile(
-    r"(?i)(?P<name>[A-Za-z0-9_.-]*(?:passw(?:or)?d|passwd|pwd|secret|token|api[_-]?key|apikey|"
-    r"access[_-]?key|private[_-]?key|auth[_-]?key|credentials?|client[_-]?secret)[A-Za-z0-9_]*)"
+    rf"(?i)(?<![A-Za-z0-9_.-])(?P<name>[A-Za-z0-9_.-]*(?:{KEYWORDS})[A-Za-z0-9_]*)"
     r"(?P<sep>[\"']?\s*(?:=|:|=>|:=)\s*)(?P<quote>[\"'`]?)"
     r"(?P<secret>[A-Za-z0-9+/=_.~!@#$%^&*-]{8,})(?P=quote)"
 )
@@ -74,8 +85,11 @@ def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
     for secret in extra_secrets:
         if secret and len(secret) >= 8:
             text = text.replace(secret, PLACEHOLDER.format(kind="api-key"))
-    for kind, pattern in TOKEN_RULES:
-        text = pattern.sub(lambda m, kind=kind: _replace(m, kind), text)
+    for kind, pattern, hints in TOKEN_RULES:
+        if any(hint in text for hint in hints):
+            text = pattern.sub(lambda m, kind=kind: _replace(m, kind), text)
+    if not ASSIGNMENT_HINT.search(text):
+        return text
     return ASSIGNMENT.sub(_replace_assignment, text)
 
 
@@ -101,7 +115,7 @@ def _replace_assignment(match: re.Match[str]) -> str:
 def find_secrets(text: str) -> list[str]:
     """The secret values `redact` would replace in `text` (for tests and diagnostics)."""
     found = []
-    for _, pattern in TOKEN_RULES:
+    for _, pattern, _ in TOKEN_RULES:
         for m in pattern.finditer(text):
             found.append(m.group("secret") if "secret" in pattern.groupindex else m.group(0))
     found += [
