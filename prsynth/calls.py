@@ -132,6 +132,28 @@ def run_calls(
 BATCH = 64
 
 
+def store_outcomes(
+    store: Store, outcomes: Iterator[list[CallOutcome]], stage: str,
+    store_one: Callable[[CallOutcome], str | None], totals: CallTotals, report: Any,
+) -> None:
+    """Store each batch of `run_calls` outcomes in one transaction, then put the run's
+    calls, tokens and cost on `report` (also when interrupted).
+
+    `store_one` stores one outcome and returns its item when it was stored, so an
+    earlier drop of that item at `stage` is cleared in the same transaction.
+    """
+    try:
+        for batch in outcomes:
+            with store.transaction():
+                stored = [store_one(outcome) for outcome in batch]
+                store.clear_drops(stage, [item for item in stored if item])
+    finally:
+        outcomes.close()
+        report.calls, report.tokens_in, report.tokens_out = (
+            totals.calls, totals.tokens_in, totals.tokens_out)
+        report.cost_usd = round(totals.cost_usd, 6)
+
+
 def _drain(store: Store, backend: LLMBackend,
            pending: dict[Future[Completion], tuple[LLMCall, str]], totals: CallTotals) -> None:
     """When a run stops early: cancel what has not started, and cache the answers of the

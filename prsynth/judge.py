@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from prsynth.calls import CallOutcome, CallTotals, LLMCall, run_calls
+from prsynth.calls import CallOutcome, CallTotals, LLMCall, run_calls, store_outcomes
 from prsynth.llm import Budget, LLMBackend, check_cap_is_enforceable
 from prsynth.prompts import TemplateError, load_template, render_pr
 from prsynth.redact import redact, redact_pr
@@ -106,15 +106,9 @@ def judge_queries(
     totals = CallTotals()
     outcomes = run_calls(store, backend, calls, concurrency=concurrency, budget=Budget(max_cost),
                          totals=totals, progress=progress, total=len(calls))
-    try:
-        for batch in outcomes:
-            with store.transaction():
-                stored = [_store_outcome(store, template.id, backend.model, outcome, report)
-                          for outcome in batch]
-                store.clear_drops("judge", [item for item in stored if item])
-    finally:
-        outcomes.close()
-        report.calls, report.tokens_in, report.tokens_out = (
-            totals.calls, totals.tokens_in, totals.tokens_out)
-        report.cost_usd = round(totals.cost_usd, 6)
+    store_outcomes(
+        store, outcomes, "judge",
+        lambda outcome: _store_outcome(store, template.id, backend.model, outcome, report),
+        totals, report,
+    )
     return report

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prsynth.baseline import LENGTHS, PERSONAS, is_instruction, pick_variation
-from prsynth.calls import CallOutcome, CallTotals, LLMCall, run_calls
+from prsynth.calls import CallOutcome, CallTotals, LLMCall, run_calls, store_outcomes
 from prsynth.diffs import HUNK_HEADER
 from prsynth.errors import MissingStageError
 from prsynth.leakage import solution_leakage
@@ -137,17 +137,12 @@ def synthesize(
     budget = Budget(options.max_cost)
     outcomes = run_calls(store, backend, calls(), concurrency=options.concurrency,
                          budget=budget, totals=totals, progress=progress, total=len(todo))
-    try:
-        for batch in outcomes:
-            with store.transaction():
-                stored = [_store_outcome(store, template.name, backend.model, prs, outcome,
-                                         report) for outcome in batch]
-                store.clear_drops("synth", [item for item in stored if item])
-    finally:
-        outcomes.close()
-        report.calls, report.tokens_in, report.tokens_out = (
-            totals.calls, totals.tokens_in, totals.tokens_out)
-        report.cost_usd = round(totals.cost_usd, 6)
+    store_outcomes(
+        store, outcomes, "synth",
+        lambda outcome: _store_outcome(store, template.name, backend.model, prs, outcome,
+                                       report),
+        totals, report,
+    )
     report.skipped = dict(sorted(report.skipped.items()))
     return report
 
