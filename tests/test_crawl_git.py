@@ -8,6 +8,7 @@ import pytest
 from prsynth.crawl import crawl_git
 from prsynth.errors import ConfigError, SourceError
 from tests.gitrepos import GitRepoBuilder
+from tests.storeprobe import stored_pr_count
 
 
 @pytest.fixture
@@ -201,12 +202,7 @@ def test_kill_9_mid_crawl_loses_nothing_committed(tmp_path):
     stored = 0
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
-        if store.exists():
-            try:
-                with sqlite3.connect(store) as db:
-                    stored = db.execute("SELECT count(*) FROM prs").fetchone()[0]
-            except sqlite3.OperationalError:
-                stored = 0
+        stored = stored_pr_count(store)
         if stored >= 100:
             process.send_signal(signal.SIGKILL)
             break

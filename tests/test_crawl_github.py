@@ -16,6 +16,7 @@ from prsynth.cli import cli
 from prsynth.crawl import crawl_github, crawl_lock
 from prsynth.sources.github import GitHubClient, RetryPolicy
 from tests.github_server import GitHubServer, binary_file, text_file
+from tests.storeprobe import stored_pr_count
 
 FAST = RetryPolicy(max_retries=3, max_failures=6, backoff=0.02, secondary_wait=0.1, max_wait=5)
 FAST_CONFIG = "[github]\nbackoff = 0.02\nsecondary_wait = 0.1\nmax_retries = 3\nmax_failures = 6\n"
@@ -326,12 +327,7 @@ def test_kill_9_mid_crawl_then_rerun_loses_and_duplicates_nothing(server, tmp_pa
     second = None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and process.poll() is None:
-        if store.exists():
-            try:
-                with sqlite3.connect(store) as db:
-                    stored = db.execute("SELECT count(*) FROM prs").fetchone()[0]
-            except sqlite3.OperationalError:
-                stored = 0
+        stored = stored_pr_count(store)
         if stored >= 10 and second is None:  # a second crawl meanwhile exits at once
             second = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True)
