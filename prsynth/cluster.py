@@ -269,12 +269,6 @@ def relabel_clusters(store: Store, top_n: int = 3) -> dict[int, str]:
     return {c: label for c, (label, _) in labels.items()}
 
 
-def _optional_read(store: Store, method: str) -> Any:
-    """Read another stage's output when this store has that stage (scores, selection)."""
-    read = getattr(store, method, None)
-    return read() if callable(read) else None
-
-
 def cluster_overview(store: Store) -> list[dict[str, Any]]:
     """One row per cluster: id, size, label, mean quality, number selected, repositories."""
     assignments = store.clusters()
@@ -282,8 +276,8 @@ def cluster_overview(store: Store) -> list[dict[str, Any]]:
         raise MissingStageError("no clusters yet; run `prsynth cluster` first")
     labels = store.cluster_labels()
     repos = {s.query_id: s.repo for s in store.query_sources()}
-    scores = _optional_read(store, "query_scores") or {}
-    selected = _optional_read(store, "selected_query_ids")
+    scores = store.query_scores()
+    selected = store.selected_query_ids()
     members: dict[int, list[str]] = {}
     for query_id, (cluster, _) in assignments.items():
         members.setdefault(cluster, []).append(query_id)
@@ -314,8 +308,8 @@ def cluster_detail(store: Store, cluster: int, limit: int = 20) -> dict[str, Any
         )
     members = store.cluster_members(cluster)
     sources = {s.query_id: s for s in store.query_sources()}
-    scores = _optional_read(store, "query_scores") or {}
-    selected = _optional_read(store, "selected_query_ids") or set()
+    scores = store.query_scores()
+    selected = store.selected_query_ids() or set()
     shown = members[:limit] if limit > 0 else members
     return {
         "cluster": cluster, "label": labels[cluster], "size": len(members),

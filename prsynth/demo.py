@@ -20,12 +20,11 @@ from prsynth.export import write_records
 from prsynth.llm import OfflineBaseline
 from prsynth.report import build_report, write_report
 from prsynth.resources import sample_prs_path
-from prsynth.selector import SelectOptions, select_queries
+from prsynth.selector import Progress, SelectOptions, select_queries
 from prsynth.store import Store
 from prsynth.synth import SynthOptions, synthesize
 
 Say = Callable[[str], None]
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass

@@ -23,6 +23,7 @@ import jinja2
 
 from prsynth import __version__
 from prsynth.errors import MissingStageError
+from prsynth.selected import selected_records
 from prsynth.stats import collect_stats
 from prsynth.store import Store, utcnow
 
@@ -68,7 +69,7 @@ def report_data(store: Store, selected: list[dict[str, Any]],
     duplicates = {
         d.query_id: d.representative for group in store.duplicate_groups().values() for d in group
     }
-    scores = _optional(store, "query_scores") or {}
+    scores = store.query_scores()
     chosen = {row["query_id"] for row in selected}
 
     columns = ("id", "x", "y", "cluster", "flags", "text", "pr", "title")
@@ -163,11 +164,6 @@ def _funnel(store: Store, selected: int) -> dict[str, Any]:
     }
 
 
-def _optional(store: Store, method: str) -> Any:
-    read = getattr(store, method, None)
-    return read() if callable(read) else None
-
-
 def _clip(text: str, limit: int) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -196,9 +192,7 @@ def write_report(data: ReportData, path: str | Path) -> Path:
 
 def build_report(store: Store) -> ReportData:
     """The report of the store's latest selection (`prsynth report`)."""
-    latest = _optional(store, "latest_selection")
+    latest = store.latest_selection()
     if not latest:
         raise MissingStageError("no selection yet; run `prsynth select --k 78` first")
-    from prsynth.selected import selected_records
-
     return report_data(store, selected_records(store, latest), latest)
