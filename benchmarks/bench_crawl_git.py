@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from prsynth.crawl import crawl_git  # noqa: E402
+from prsynth.crawl.run import crawl_git  # noqa: E402
 from prsynth.sources.local_git import LocalGitSource  # noqa: E402
 from prsynth.store import Store  # noqa: E402
-from tests.gitrepos import synthetic_history  # noqa: E402
+from tests.support.gitrepos import synthetic_history  # noqa: E402
 
 
 def baseline(path: Path, repo: str) -> tuple[int, float]:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from prsynth.report import ReportData, write_report  # noqa: E402
-from tests.browser import chromium_path, open_page  # noqa: E402
+from prsynth.outputs.report import ReportData, write_report  # noqa: E402
+from tests.support.browser import chromium_path, open_page  # noqa: E402
 
 CLUSTERS = 300
 SELECTED = 78

@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from prsynth.selection import (  # noqa: E402
+from prsynth.selection.methods import (  # noqa: E402
     DEFAULT_NEIGHBOURS,
     coverage,
     facility_location,

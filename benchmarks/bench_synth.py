@@ -24,10 +24,10 @@ sys.path.insert(0, str(ROOT))
 
 import openai  # noqa: E402, F401  (imported up front: its ~0.5 s import is not throughput)
 
-from prsynth.llm import OpenAIChat  # noqa: E402
+from prsynth.llm.backend import OpenAIChat  # noqa: E402
 from prsynth.records import FileChange, PullRequest  # noqa: E402
+from prsynth.stages.synth import SynthOptions, synthesize  # noqa: E402
 from prsynth.store import Store  # noqa: E402
-from prsynth.synth import SynthOptions, synthesize  # noqa: E402
 
 VERBS = ["Fix", "Handle", "Speed up", "Add an option to", "Clean up", "Document", "Validate"]
 THINGS = ["the CSV reader", "the retry loop", "config loading", "the cache", "path parsing",
@@ -49,7 +49,7 @@ def fill(store: Store, count: int, repo: str) -> None:
 
 def start_server(latency: float) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.openai_server", "--latency", str(latency)],
+        [sys.executable, "-m", "tests.support.openai_server", "--latency", str(latency)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True)
     url = process.stdout.readline().strip()
     return process, url

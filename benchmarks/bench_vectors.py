@@ -23,11 +23,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from prsynth.cluster import spherical_kmeans  # noqa: E402
 from prsynth.config import EmbedConfig  # noqa: E402
-from prsynth.dedupe import near_duplicate_pairs  # noqa: E402
-from prsynth.embed import embed_queries  # noqa: E402
 from prsynth.records import PullRequest, Query  # noqa: E402
+from prsynth.stages.cluster import spherical_kmeans  # noqa: E402
+from prsynth.stages.dedupe import near_duplicate_pairs  # noqa: E402
+from prsynth.stages.embed import embed_queries  # noqa: E402
 from prsynth.store import Store  # noqa: E402
 
 TEXTS = 5_000

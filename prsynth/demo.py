@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prsynth.config import Config
-from prsynth.crawl import crawl_import
-from prsynth.export import write_records
-from prsynth.llm import OfflineBaseline
-from prsynth.report import build_report, write_report
+from prsynth.crawl.run import crawl_import
+from prsynth.llm.backend import OfflineBaseline
+from prsynth.outputs.export import write_records
+from prsynth.outputs.report import build_report, write_report
 from prsynth.resources import sample_prs_path
-from prsynth.selector import Progress, SelectOptions, select_queries
+from prsynth.selection.run import Progress, SelectOptions, select_queries
+from prsynth.stages.synth import SynthOptions, synthesize
 from prsynth.store import Store
-from prsynth.synth import SynthOptions, synthesize
 
 Say = Callable[[str], None]
 

@@ -1,7 +1,7 @@
 """Files shipped beside the code: top-level `prompts/` and `data/`.
 
 In a wheel they are installed as the packages `prsynth.bundled_prompts` and
-`prsynth.data` (see setup.cfg; `prsynth.prompts` is the module that renders the
+`prsynth.data` (see setup.cfg; `prsynth.llm.prompts` is the module that renders the
 templates); in a source checkout they are the folders next to `prsynth/`.
 """
 

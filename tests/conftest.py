@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from prsynth.cli import cli
 from prsynth.store import Store
-from tests.gitrepos import GitRepoBuilder
+from tests.support.gitrepos import GitRepoBuilder
 
 # Nothing in the suite may reach a model hub or a real service.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -44,6 +44,6 @@ def run_cli(store_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 @pytest.fixture(scope="session")
 def minilm():
     """The packaged all-MiniLM-L6-v2, loaded once per session (prsynth caches it by name)."""
-    from prsynth.embed import DEFAULT_MODEL, load_embedder
+    from prsynth.stages.embed import DEFAULT_MODEL, load_embedder
 
     return load_embedder(DEFAULT_MODEL)

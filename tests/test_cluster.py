@@ -4,7 +4,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from prsynth.cluster import (
+from prsynth.config import EmbedConfig
+from prsynth.errors import ConfigError, MissingStageError, PrsynthError
+from prsynth.stages.cluster import (
     auto_k,
     cluster_queries,
     ctfidf_labels,
@@ -13,12 +15,10 @@ from prsynth.cluster import (
     resolve_k,
     spherical_kmeans,
 )
-from prsynth.config import EmbedConfig
-from prsynth.dedupe import dedupe
-from prsynth.embed import embed_queries
-from prsynth.errors import ConfigError, MissingStageError, PrsynthError
+from prsynth.stages.dedupe import dedupe
+from prsynth.stages.embed import embed_queries
 from prsynth.store import Store
-from tests.vectordata import PARAPHRASES, add_query, fill_topics
+from tests.support.vectordata import PARAPHRASES, add_query, fill_topics
 
 
 def prepared(store: Store) -> dict[str, str]:
@@ -198,7 +198,7 @@ def test_clusters_table_shows_quality_and_selection_when_stored(tmp_path, minilm
         def selected_query_ids(self) -> set[str]:
             return {"q001"}
 
-    from prsynth.cluster import cluster_overview
+    from prsynth.stages.cluster import cluster_overview
 
     with ScoredStore(tmp_path / "scored.db") as store:
         prepared(store)

@@ -5,10 +5,10 @@ import subprocess
 
 import pytest
 
-from prsynth.crawl import crawl_git
+from prsynth.crawl.run import crawl_git
 from prsynth.errors import ConfigError, SourceError
-from tests.gitrepos import GitRepoBuilder
-from tests.storeprobe import stored_pr_count
+from tests.support.gitrepos import GitRepoBuilder
+from tests.support.storeprobe import stored_pr_count
 
 
 @pytest.fixture
@@ -191,7 +191,7 @@ def test_kill_9_mid_crawl_loses_nothing_committed(tmp_path):
     import sys
     import time
 
-    from tests.gitrepos import synthetic_history
+    from tests.support.gitrepos import synthetic_history
 
     clone = synthetic_history(tmp_path / "big", 2500)
     store = tmp_path / "kill.db"

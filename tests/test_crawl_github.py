@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from prsynth.cli import cli
-from prsynth.crawl import crawl_github, crawl_lock
-from prsynth.sources.github import GitHubClient, RetryPolicy
-from tests.github_server import GitHubServer, binary_file, text_file
-from tests.storeprobe import stored_pr_count
+from prsynth.crawl.run import crawl_github, crawl_lock
+from prsynth.sources.github.client import GitHubClient, RetryPolicy
+from tests.support.github_server import GitHubServer, binary_file, text_file
+from tests.support.storeprobe import stored_pr_count
 
 FAST = RetryPolicy(max_retries=3, max_failures=6, backoff=0.02, secondary_wait=0.1, max_wait=5)
 FAST_CONFIG = "[github]\nbackoff = 0.02\nsecondary_wait = 0.1\nmax_retries = 3\nmax_failures = 6\n"

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from prsynth.config import Config, EmbedConfig
-from prsynth.dedupe import EXACT_LIMIT, dedupe, near_duplicate_pairs
-from prsynth.embed import embed_queries
 from prsynth.errors import ConfigError, MissingStageError
+from prsynth.stages.dedupe import EXACT_LIMIT, dedupe, near_duplicate_pairs
+from prsynth.stages.embed import embed_queries
 from prsynth.store import Store
-from tests.vectordata import PARAPHRASES, add_query, fill_topics
+from tests.support.vectordata import PARAPHRASES, add_query, fill_topics
 
 DIFF = (
     "diff --git a/app/config.py b/app/config.py\n--- a/app/config.py\n+++ b/app/config.py\n"

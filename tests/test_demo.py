@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from prsynth.cli import cli
 from prsynth.store import Store
-from tests.browser import open_page
+from tests.support.browser import open_page
 
 SELECTED_FIELDS = {"rank", "query_id", "query", "pr_id", "repo", "pr_url", "base_sha", "patch",
                    "test_patch", "cluster", "cluster_label", "quality", "why"}

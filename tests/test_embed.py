@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 from prsynth.config import EmbedConfig
-from prsynth.embed import DEFAULT_MODEL, Embedder, embed_queries, resolve_model
 from prsynth.errors import ConfigError, MissingStageError, PrsynthError
+from prsynth.stages.embed import DEFAULT_MODEL, Embedder, embed_queries, resolve_model
 from prsynth.store import Store
-from tests.vectordata import add_query, fill_topics
+from tests.support.vectordata import add_query, fill_topics
 
 
 class BrokenEmbedder(Embedder):

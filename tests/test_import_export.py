@@ -5,7 +5,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from prsynth.crawl import crawl_import
+from prsynth.crawl.run import crawl_import
 from prsynth.resources import sample_prs_path
 from prsynth.store import Store
 

@@ -9,7 +9,7 @@ import pytest
 
 from prsynth.config import LLMConfig
 from prsynth.errors import ConfigError
-from prsynth.llm import (
+from prsynth.llm.backend import (
     Budget,
     LLMCallError,
     LLMError,
@@ -18,7 +18,7 @@ from prsynth.llm import (
     make_backend,
     price_for,
 )
-from tests.openai_server import chat_server_fixture
+from tests.support.openai_server import chat_server_fixture
 
 server = chat_server_fixture()
 

@@ -33,7 +33,7 @@ def test_wheel_carries_every_prompt_and_data_file(wheel):
     packages = {"prompts": "bundled_prompts", "data": "data"}
     for path in shipped:
         assert f"prsynth/{packages[path.parent.name]}/{path.name}" in names
-    assert "prsynth/templates/report.html.j2" in names
+    assert "prsynth/outputs/templates/report.html.j2" in names
     assert "prsynth/migrations/m001_core.py" in names
 
 
@@ -52,7 +52,7 @@ def installed(wheel, tmp_path_factory) -> tuple[Path, dict[str, str]]:
 def test_installed_wheel_finds_its_resources_away_from_the_checkout(installed, tmp_path):
     target, env = installed
     script = (
-        "import prsynth, prsynth.resources as r, prsynth.prompts as p;"
+        "import prsynth, prsynth.resources as r, prsynth.llm.prompts as p;"
         "print(prsynth.__file__);print(r.prompts_dir());print(r.data_dir());"
         "print(len(list(r.data_dir().glob('*.jsonl'))));print(','.join(p.available_templates()))"
     )

@@ -2,7 +2,7 @@
 
 import pytest
 
-from prsynth.prompts import (
+from prsynth.llm.prompts import (
     TemplateError,
     budget_diff,
     estimate_tokens,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from prsynth.redact import find_secrets, redact
+from prsynth.text.redact import find_secrets, redact
 
 PLANTED = [
     ("github-token", 'token = "ghp_0MGT7qu3Qvb5CpJ4pZxqM7seYiA16PuLWbVo"',

@@ -10,10 +10,10 @@ from playwright.sync_api import expect
 
 from prsynth.config import Config
 from prsynth.errors import MissingStageError
-from prsynth.report import report_data, write_report
-from prsynth.stages import run_stage, stale_stages
-from tests.browser import open_page
-from tests.vectordata import PARAPHRASES, add_query, fill_topics
+from prsynth.outputs.report import report_data, write_report
+from prsynth.stages.registry import run_stage, stale_stages
+from tests.support.browser import open_page
+from tests.support.vectordata import PARAPHRASES, add_query, fill_topics
 
 XSS_TITLE = "<script>alert(1)</script>"
 

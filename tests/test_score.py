@@ -5,7 +5,7 @@ import pytest
 
 from prsynth.errors import ConfigError
 from prsynth.records import FileChange, PullRequest, Query
-from prsynth.score import (
+from prsynth.stages.score import (
     FEATURES,
     explain,
     features_of,
@@ -169,7 +169,7 @@ def test_unknown_feature_in_the_config_is_a_one_line_error(run_cli, tmp_path):
 
 def test_judge_ratings_when_stored_count_as_a_feature_and_make_scores_stale(tmp_path):
     from prsynth.config import Config
-    from prsynth.stages import stale_stages
+    from prsynth.stages.registry import stale_stages
     from prsynth.store import Store
 
     class JudgedStore(Store):

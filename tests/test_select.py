@@ -7,14 +7,14 @@ from collections import Counter
 import pytest
 
 from prsynth.config import Config
-from prsynth.diffs import file_diffs, is_test_path
 from prsynth.errors import ConfigError, MissingStageError
-from prsynth.selected import stored_selection
-from prsynth.selection import SelectionError
-from prsynth.selector import SelectOptions, mark_query, select_queries
-from prsynth.stages import stale_stages
+from prsynth.selection.methods import SelectionError
+from prsynth.selection.records import stored_selection
+from prsynth.selection.run import SelectOptions, mark_query, select_queries
+from prsynth.stages.registry import stale_stages
 from prsynth.store import Store
-from tests.selectdata import fill_sample
+from prsynth.text.diffs import file_diffs, is_test_path
+from tests.support.selectdata import fill_sample
 
 SELECTED_FIELDS = [
     "rank", "query_id", "query", "pr_id", "repo", "pr_url", "base_sha", "patch", "test_patch",

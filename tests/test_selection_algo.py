@@ -5,7 +5,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from prsynth.selection import (
+from prsynth.selection.methods import (
     Constraints,
     SelectionError,
     coverage,
@@ -154,11 +154,11 @@ def test_two_caps_together_that_cannot_fill_k_say_so():
 
 
 def test_large_sets_use_an_approximate_graph_that_finds_the_close_neighbours(monkeypatch):
-    import prsynth.selection
+    import prsynth.selection.methods
 
     vectors, _, _ = clustered(3000, clusters=30, dim=48, seed=9)
     exact_indices, exact_sims = knn_graph(vectors, 10)
-    monkeypatch.setattr(prsynth.selection, "EXACT_LIMIT", 500)
+    monkeypatch.setattr(prsynth.selection.methods, "EXACT_LIMIT", 500)
     indices, sims = knn_graph(vectors, 10)
     assert (indices == np.arange(3000)[:, None]).any(axis=1).all()  # every row covers itself
     pairs = zip(indices, exact_indices, strict=True)

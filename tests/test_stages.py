@@ -1,11 +1,11 @@
 import pytest
 
 from prsynth.config import Config
-from prsynth.embed import resolve_model
 from prsynth.errors import ConfigError
-from prsynth.stages import STAGES, run_stage, stale_stages
+from prsynth.stages.embed import resolve_model
+from prsynth.stages.registry import STAGES, run_stage, stale_stages
 from prsynth.store import Store
-from tests.vectordata import PARAPHRASES, add_query, fill_topics
+from tests.support.vectordata import PARAPHRASES, add_query, fill_topics
 
 
 def run_all(store: Store, config: Config) -> list[str]:

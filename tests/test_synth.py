@@ -7,16 +7,16 @@ import jsonschema
 import pyarrow.parquet as pq
 import pytest
 
-from prsynth.crawl import crawl_import
-from prsynth.judge import judge_queries
-from prsynth.leakage import introduced_identifiers, solution_leakage
-from prsynth.llm import OFFLINE_MODEL, OfflineBaseline, OpenAIChat
-from prsynth.prompts import load_template
+from prsynth.crawl.run import crawl_import
+from prsynth.llm.backend import OFFLINE_MODEL, OfflineBaseline, OpenAIChat
+from prsynth.llm.prompts import load_template
 from prsynth.records import FileChange, PullRequest
 from prsynth.resources import sample_prs_path
+from prsynth.stages.judge import judge_queries
+from prsynth.stages.synth import SynthOptions, synthesize
 from prsynth.store import Store
-from prsynth.synth import SynthOptions, synthesize
-from tests.openai_server import chat_server_fixture
+from prsynth.text.leakage import introduced_identifiers, solution_leakage
+from tests.support.openai_server import chat_server_fixture
 
 server = chat_server_fixture()
 
@@ -241,7 +241,7 @@ def test_injected_instructions_cannot_steer_the_answer(sample, server):
             return "PWNED"
         return server_default(request)
 
-    from tests.openai_server import default_answer as server_default
+    from tests.support.openai_server import default_answer as server_default
 
     server.answer = obedient
     report = synthesize(sample, chat(server), SynthOptions(repo=TIDEWATER))
@@ -355,7 +355,7 @@ def test_max_cost_needs_a_price_for_the_model(run_cli, tmp_path, server):
 
 
 def test_a_rejected_key_mid_run_stops_it_and_keeps_what_finished(sample, server):
-    from prsynth.llm import LLMError
+    from prsynth.llm.backend import LLMError
 
     server.push(*[{}] * 5, {"status": 401})
     with pytest.raises(LLMError, match="refused the credentials"):

@@ -6,7 +6,7 @@ import click
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
 from prsynth.config import load_config
-from prsynth.crawl import (
+from prsynth.crawl.run import (
     CrawlReport,
     crawl_git,
     crawl_github,
@@ -17,7 +17,7 @@ from prsynth.crawl import (
     github_client,
 )
 from prsynth.errors import PartialFailure
-from prsynth.sources.github import ANONYMOUS_NOTE, RequestBudget, RetryPolicy
+from prsynth.sources.github.client import ANONYMOUS_NOTE, RequestBudget, RetryPolicy
 
 
 @click.group("crawl", invoke_without_command=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
-from prsynth.dedupe import dedupe
+from prsynth.stages.dedupe import dedupe
 
 
 @click.command("dedupe")

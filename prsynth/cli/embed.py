@@ -7,7 +7,7 @@ import dataclasses
 import click
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
-from prsynth.embed import embed_queries
+from prsynth.stages.embed import embed_queries
 
 
 @click.command("embed")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from prsynth.cli._common import RunContext, pass_run
-from prsynth.export import FORMATS, write_records
-from prsynth.selected import stored_selection
+from prsynth.outputs.export import FORMATS, write_records
+from prsynth.selection.records import stored_selection
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl",
                       show_default=True, help="Output format.")

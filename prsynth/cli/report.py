@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from prsynth.cli._common import pass_run
-from prsynth.report import build_report, write_report
+from prsynth.outputs.report import build_report, write_report
 
 
 @click.command("report")

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
 from prsynth.config import Config
-from prsynth.score import explain, load_weights_file, resolve_weights, score_queries
+from prsynth.stages.score import explain, load_weights_file, resolve_weights, score_queries
 
 WEIGHTS = click.option(
     "--weights", "weights_file", metavar="FILE", default=None,
@@ -27,9 +27,9 @@ def with_weights(config: Config, weights_file: str | None) -> Config:
 
 
 def run_judge(run: RunContext, llm: str | None, model: str | None, max_cost: float | None) -> str:
-    """Rate every query with the LLM judge (prsynth.judge, through the LLM layer)."""
-    from prsynth.judge import judge_queries
-    from prsynth.llm import make_backend
+    """Rate every query with the LLM judge (prsynth.stages.judge, through the LLM layer)."""
+    from prsynth.llm.backend import make_backend
+    from prsynth.stages.judge import judge_queries
 
     backend = make_backend(run.config.llm, llm=llm or run.config.llm.backend, model=model)
     result = judge_queries(

@@ -10,9 +10,9 @@ from rich.table import Table
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
 from prsynth.cli.score import WEIGHTS, with_weights
-from prsynth.export import write_records
-from prsynth.selection import METHODS
-from prsynth.selector import SelectOptions, select_queries
+from prsynth.outputs.export import write_records
+from prsynth.selection.methods import METHODS
+from prsynth.selection.run import SelectOptions, select_queries
 
 
 @click.command("select")

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from prsynth.cli._common import RunContext, echo_json, pass_run
-from prsynth.stats import collect_stats
+from prsynth.outputs.stats import collect_stats
 
 
 @click.command("stats")

@@ -6,8 +6,8 @@ import click
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
 from prsynth.errors import PartialFailure
-from prsynth.llm import make_backend
-from prsynth.synth import SynthOptions, synthesize
+from prsynth.llm.backend import make_backend
+from prsynth.stages.synth import SynthOptions, synthesize
 
 
 @click.command("synth")

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prsynth.diffs import added_lines, file_diffs, removed_lines, section_status, truncate_diff
 from prsynth.errors import ConfigError, SourceError
 from prsynth.records import FileChange, PullRequest, check_repo_name, is_bot
+from prsynth.text.diffs import added_lines, file_diffs, removed_lines, section_status, truncate_diff
 
 SWE_BENCH_KEYS = {"repo", "instance_id", "base_commit", "patch"}
 INSTANCE_NUMBER = re.compile(r"-(\d+)$")

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import git
 
-from prsynth.diffs import section_status, truncate_diff
 from prsynth.errors import ConfigError, SourceError
 from prsynth.records import FileChange, PullRequest, check_repo_name, is_bot
+from prsynth.text.diffs import section_status, truncate_diff
 
 log = logging.getLogger(__name__)
 

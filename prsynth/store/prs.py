@@ -7,9 +7,9 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import asdict
 
-from prsynth.diffs import normalized_diff_hash
 from prsynth.records import FileChange, PullRequest
 from prsynth.store.core import StoreCore, utcnow
+from prsynth.text.diffs import normalized_diff_hash
 
 PR_COLUMNS = (
     "id", "repo", "number", "url", "title", "body", "author", "author_is_bot", "merged_at",

@@ -8,7 +8,7 @@
 - `OfflineBaseline`: no model at all; builds the answer from the PR text (`baseline.py`).
   Everything it makes is labelled with the model name "offline-baseline".
 
-Caching, logging and concurrency live one level up, in `prsynth.calls`.
+Caching, logging and concurrency live one level up, in `prsynth.llm.calls`.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from typing import Any
 
 import jsonschema
 
-from prsynth import baseline
 from prsynth.config import LLMConfig
 from prsynth.errors import ConfigError, PrsynthError
-from prsynth.redact import redact
+from prsynth.llm import baseline
+from prsynth.text.redact import redact
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prsynth.diffs import is_test_path
 from prsynth.errors import ConfigError, MissingStageError
 from prsynth.store import Store, fingerprint
 from prsynth.store.selection import ScoreInput
+from prsynth.text.diffs import is_test_path
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from prsynth.diffs import split_patch
 from prsynth.errors import ConfigError, MissingStageError
 from prsynth.records import Selected
 from prsynth.store import Store
+from prsynth.text.diffs import split_patch
 
 
 def selected_records(store: Store, selection: dict[str, Any]) -> list[dict[str, Any]]:

@@ -13,8 +13,7 @@ import numpy as np
 
 from prsynth.config import Config, SelectConfig
 from prsynth.errors import ConfigError, MissingStageError
-from prsynth.selected import build_records
-from prsynth.selection import (
+from prsynth.selection.methods import (
     DEFAULT_NEIGHBOURS,
     METHODS,
     Constraints,
@@ -23,7 +22,8 @@ from prsynth.selection import (
     random_coverage,
     select_diverse,
 )
-from prsynth.stages import run_stage, stale_stages
+from prsynth.selection.records import build_records
+from prsynth.stages.registry import run_stage, stale_stages
 from prsynth.store import Store
 
 log = logging.getLogger(__name__)

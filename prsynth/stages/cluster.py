@@ -19,9 +19,9 @@ import faiss
 import numpy as np
 
 from prsynth.config import Config
-from prsynth.dedupe import dedupe_fingerprint
-from prsynth.embed import check_vectors
 from prsynth.errors import ConfigError, MissingStageError
+from prsynth.stages.dedupe import dedupe_fingerprint
+from prsynth.stages.embed import check_vectors
 from prsynth.store import Store, fingerprint
 
 log = logging.getLogger(__name__)

@@ -16,18 +16,17 @@ from github import GithubException
 from github.PullRequest import PullRequest as GithubPull
 
 from prsynth.config import Config, SourceConfig
-from prsynth.errors import ConfigError, PartialFailure, PrsynthError, SourceError, StoreError
-from prsynth.filters import (
+from prsynth.crawl.filters import (
     DropBots,
     DropUnmerged,
     PullRequestFilter,
     default_filters,
     first_drop_reason,
 )
+from prsynth.errors import ConfigError, PartialFailure, PrsynthError, SourceError, StoreError
 from prsynth.records import PullRequest, check_repo_name, is_bot
-from prsynth.redact import redact_pr
 from prsynth.sources.dumps import BadLine, DumpSource
-from prsynth.sources.github import (
+from prsynth.sources.github.client import (
     ANONYMOUS_NOTE,
     DEFAULT_API_URL,
     GitHubClient,
@@ -40,6 +39,7 @@ from prsynth.sources.github import (
 from prsynth.sources.local_git import LocalGitSource
 from prsynth.store import Store, fingerprint
 from prsynth.store.github import GitHubCursor
+from prsynth.text.redact import redact_pr
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prsynth.crawl import crawl_import
+from prsynth.crawl.run import crawl_import
 from prsynth.records import Query
 from prsynth.resources import sample_prs_path
 from prsynth.store import Store

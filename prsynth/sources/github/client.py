@@ -33,9 +33,9 @@ from github.PullRequest import PullRequest as GithubPull
 from github.Repository import Repository
 from github.Requester import Requester
 
-from prsynth.diffs import truncate_diff
 from prsynth.errors import ConfigError, PrsynthError, SourceError
 from prsynth.records import FileChange, PullRequest, is_bot
+from prsynth.text.diffs import truncate_diff
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from prsynth.calls import CallOutcome, CallTotals, LLMCall, run_calls, store_outcomes
-from prsynth.llm import Budget, LLMBackend, check_cap_is_enforceable
-from prsynth.prompts import TemplateError, load_template, render_pr
-from prsynth.redact import redact, redact_pr
+from prsynth.llm.backend import Budget, LLMBackend, check_cap_is_enforceable
+from prsynth.llm.calls import CallOutcome, CallTotals, LLMCall, run_calls, store_outcomes
+from prsynth.llm.prompts import TemplateError, load_template, render_pr
 from prsynth.store import Store
+from prsynth.text.redact import redact, redact_pr
 
 Progress = Callable[[int, int], None]
 

@@ -10,8 +10,8 @@ import fnmatch
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from prsynth.diffs import is_generated, is_lockfile
 from prsynth.records import PullRequest
+from prsynth.text.diffs import is_generated, is_lockfile
 
 
 class PullRequestFilter:

@@ -2,7 +2,7 @@
 
 `report_data` reads everything the page shows from the store into plain data;
 `render_report` turns that data into HTML with the Jinja2 template in
-`prsynth/templates/report.html.j2`. The page has no external resources: styles and
+`prsynth/outputs/templates/report.html.j2`. The page has no external resources: styles and
 scripts are inline, so it opens offline and can be mailed around as one file.
 
 Every text that comes from a PR or a query is untrusted. The template autoescapes
@@ -23,8 +23,8 @@ import jinja2
 
 from prsynth import __version__
 from prsynth.errors import MissingStageError
-from prsynth.selected import selected_records
-from prsynth.stats import collect_stats
+from prsynth.outputs.stats import collect_stats
+from prsynth.selection.records import selected_records
 from prsynth.store import Store, utcnow
 
 HOVER_CHARS = 280  # query text kept per map point for the hover card
@@ -172,7 +172,7 @@ def _clip(text: str, limit: int) -> str:
 def render_report(data: ReportData) -> str:
     """The report as one HTML document."""
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("prsynth", "templates"),
+        loader=jinja2.PackageLoader("prsynth.outputs", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )

@@ -9,16 +9,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from prsynth.baseline import LENGTHS, PERSONAS, is_instruction, pick_variation
-from prsynth.calls import CallOutcome, CallTotals, LLMCall, run_calls, store_outcomes
-from prsynth.diffs import HUNK_HEADER
 from prsynth.errors import MissingStageError
-from prsynth.leakage import solution_leakage
-from prsynth.llm import OFFLINE_MODEL, Budget, Check, LLMBackend, check_cap_is_enforceable
-from prsynth.prompts import TemplateError, load_template, render_pr
+from prsynth.llm.backend import OFFLINE_MODEL, Budget, Check, LLMBackend, check_cap_is_enforceable
+from prsynth.llm.baseline import LENGTHS, PERSONAS, is_instruction, pick_variation
+from prsynth.llm.calls import CallOutcome, CallTotals, LLMCall, run_calls, store_outcomes
+from prsynth.llm.prompts import TemplateError, load_template, render_pr
 from prsynth.records import PullRequest, Query, check_repo_name
-from prsynth.redact import redact, redact_pr
 from prsynth.store import Store, utcnow
+from prsynth.text.diffs import HUNK_HEADER
+from prsynth.text.leakage import solution_leakage
+from prsynth.text.redact import redact, redact_pr
 
 log = logging.getLogger(__name__)
 

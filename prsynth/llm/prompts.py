@@ -20,9 +20,9 @@ from typing import Any
 import jinja2
 import jsonschema
 
-from prsynth.diffs import HUNK_HEADER, file_diffs, is_generated, is_lockfile, is_test_path
 from prsynth.errors import ConfigError
 from prsynth.resources import prompts_dir
+from prsynth.text.diffs import HUNK_HEADER, file_diffs, is_generated, is_lockfile, is_test_path
 
 HEADER = re.compile(r"\A\+\+\+[ \t]*\n(?P<header>.*?)\n\+\+\+[ \t]*\n", re.DOTALL)
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -5,7 +5,7 @@ and can be told to misbehave, one scripted behaviour per request: 429 with Retry
 500, slow answers (client timeouts), invalid JSON or schema-violating content, or a
 400 refusal of `response_format` json_schema. It logs every request it receives.
 
-    python -m tests.openai_server --latency 0.1     # prints its base URL, serves until killed
+    python -m tests.support.openai_server --latency 0.1   # prints its base URL
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ import faiss
 import numpy as np
 
 from prsynth.config import Config
-from prsynth.embed import check_vectors, embed_fingerprint
 from prsynth.errors import ConfigError, MissingStageError
+from prsynth.stages.embed import check_vectors, embed_fingerprint
 from prsynth.store import Store, fingerprint
 from prsynth.store.vectors import Duplicate, QuerySource, text_hash
 

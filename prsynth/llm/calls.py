@@ -16,11 +16,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from prsynth.llm import Budget, Check, Completion, LLMBackend, LLMCallError, LLMError
-from prsynth.prompts import Template, estimate_tokens
-from prsynth.redact import redact
+from prsynth.llm.backend import Budget, Check, Completion, LLMBackend, LLMCallError, LLMError
+from prsynth.llm.prompts import Template, estimate_tokens
 from prsynth.store import Store
 from prsynth.store.llm import CachedResponse, CallRecord
+from prsynth.text.redact import redact
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from prsynth.cluster import cluster_fingerprint, cluster_queries
 from prsynth.config import Config
-from prsynth.dedupe import dedupe, dedupe_fingerprint
-from prsynth.embed import embed_fingerprint, embed_queries
 from prsynth.errors import ConfigError
-from prsynth.score import score_fingerprint, score_queries
+from prsynth.stages.cluster import cluster_fingerprint, cluster_queries
+from prsynth.stages.dedupe import dedupe, dedupe_fingerprint
+from prsynth.stages.embed import embed_fingerprint, embed_queries
+from prsynth.stages.score import score_fingerprint, score_queries
 from prsynth.store import Store
 
 # Pipeline order. Score needs no vectors but comes before dedupe: each duplicate group
