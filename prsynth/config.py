@@ -108,6 +108,18 @@ class SelectConfig:
 
 
 @dataclass
+class VerifyConfig:
+    """`prsynth verify`: where environments and clones are cached, how tests run."""
+
+    runner: str = "venv"
+    timeout: float = 300.0  # seconds per test run, then the run's process group is killed
+    jobs: int = 1
+    cache_dir: str = ""  # "" = $XDG_CACHE_HOME/prsynth/verify (~/.cache/prsynth/verify)
+    python: str = ""  # interpreter the environments are built from ("" = prsynth's own)
+    clone_url: str = "https://github.com/{repo}.git"  # for PRs crawled from GitHub
+
+
+@dataclass
 class Config:
     store: str = DEFAULT_STORE
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
@@ -118,6 +130,7 @@ class Config:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     score: ScoreConfig = field(default_factory=ScoreConfig)
     select: SelectConfig = field(default_factory=SelectConfig)
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
     sources: list[SourceConfig] = field(default_factory=list)
     path: str = ""  # the file it was read from, "" for defaults
 

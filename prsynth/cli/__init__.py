@@ -56,10 +56,11 @@ def _register() -> None:
         selections,
         stats,
         synth,
+        verify,
     )
 
     for module in (crawl, export, stats, synth, embed, dedupe, dupes, cluster, clusters, score,
-                   selection, selections, mark, report, demo):
+                   selection, selections, verify, mark, report, demo):
         cli.add_command(module.command)
 
 

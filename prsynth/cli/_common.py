@@ -62,8 +62,17 @@ def echo_json(value: Any) -> None:
 @contextlib.contextmanager
 def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
     """A progress callback: a bar on a terminal (stderr), nothing otherwise."""
+    with noted_progress_bar(label) as (update, _):
+        yield update
+
+
+@contextlib.contextmanager
+def noted_progress_bar(
+    label: str,
+) -> Iterator[tuple[Callable[[int, int], None], Callable[[str], None]]]:
+    """A progress callback and a way to show a note after the label ("3 verified")."""
     if not sys.stderr.isatty():
-        yield lambda done, total: None
+        yield (lambda done, total: None), (lambda note: None)
         return
     from rich.console import Console
     from rich.progress import Progress
@@ -74,4 +83,7 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        yield update
+        def note(text: str) -> None:
+            bar.update(task, description=f"{label} ({text})")
+
+        yield update, note

@@ -110,6 +110,7 @@ def crawl_git(
     store_prs(store, prs, chain, report, limit=limit, stage_item="crawl")
     if report.new:
         store.put_repo(repo, license=source.license)
+    store.put_clone_path(repo, str(Path(path).resolve()))  # verify checks out from it
     return report
 
 

@@ -11,10 +11,12 @@ from prsynth.store.prs import PullRequestStore
 from prsynth.store.queries import QueryStore
 from prsynth.store.selection import SelectionStore
 from prsynth.store.vectors import VectorStore
+from prsynth.store.verify import VerifyStore
 
 
 class Store(
-    PullRequestStore, QueryStore, VectorStore, SelectionStore, LLMStore, GitHubStore, StoreCore
+    PullRequestStore, QueryStore, VectorStore, SelectionStore, LLMStore, GitHubStore,
+    VerifyStore, StoreCore,
 ):
     """Open (creating and migrating if needed) the store at `path`."""
 

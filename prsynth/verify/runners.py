@@ -1,0 +1,92 @@
+"""Runners: where a task's environment is built and its tests run. `venv` (local virtual
+environments) runs Python; the interface leaves room for Go and JavaScript runners, and
+for `docker`, which is refused unless a Docker daemon answers. See
+docs/architecture.md (verify)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Protocol
+
+from prsynth.errors import ConfigError
+from prsynth.verify.environment import Environment, EnvironmentCache
+from prsynth.verify.tests_run import TestRun, run_pytest
+
+RUNNERS = ("venv", "docker")
+LANGUAGES = {".py": "python", ".go": "go", ".js": "javascript", ".mjs": "javascript",
+             ".ts": "javascript", ".tsx": "javascript", ".jsx": "javascript"}
+
+
+class Runner(Protocol):
+    """Builds (or reuses) a task's environment and runs test files in it."""
+
+    name: str
+    languages: frozenset[str]
+
+    def environment_id(self) -> str:
+        """Names the environment family in the store ("venv:python3.11")."""
+
+    def prepare(self, worktree: Path, repo: str, commit_date: str) -> Environment:
+        """A ready environment for the worktree's dependency files as of `commit_date`
+        (raises EnvironmentFailed)."""
+
+    def run_tests(self, env: Environment, worktree: Path, test_files: list[str],
+                  timeout: float) -> TestRun: ...
+
+
+class VenvRunner:
+    """Local virtual environments from `EnvironmentCache`, pytest without network."""
+
+    name = "venv"
+    languages = frozenset({"python"})
+
+    def __init__(self, cache: EnvironmentCache) -> None:
+        self.cache = cache
+
+    def environment_id(self) -> str:
+        version = subprocess.run(
+            [self.cache.python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True).stdout.strip()
+        return f"venv:python{version}"
+
+    def prepare(self, worktree: Path, repo: str, commit_date: str) -> Environment:
+        return self.cache.get(worktree, repo, commit_date)
+
+    def run_tests(self, env: Environment, worktree: Path, test_files: list[str],
+                  timeout: float) -> TestRun:
+        return run_pytest(env.python, worktree, test_files, timeout=timeout)
+
+
+def docker_answers() -> bool:
+    docker = shutil.which("docker")
+    if not docker:
+        return False
+    try:
+        return subprocess.run([docker, "info"], capture_output=True, timeout=20).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def make_runner(name: str, cache: EnvironmentCache) -> Runner:
+    """The runner named on the command line or in [verify] runner."""
+    if name == "venv":
+        return VenvRunner(cache)
+    if name == "docker":
+        if not docker_answers():
+            raise ConfigError("--runner docker: no Docker daemon answers (`docker info` "
+                              "fails); start Docker or use --runner venv")
+        raise ConfigError("--runner docker: not implemented yet in this version; use "
+                          "--runner venv")
+    raise ConfigError(f"--runner {name!r}: unknown; choose one of {', '.join(RUNNERS)}")
+
+
+def task_language(paths: list[str]) -> str:
+    """The language a change is written in, by the extensions it touches most."""
+    counts: dict[str, int] = {}
+    for path in paths:
+        language = LANGUAGES.get(Path(path).suffix.lower())
+        if language:
+            counts[language] = counts.get(language, 0) + 1
+    return max(counts, key=lambda k: counts[k]) if counts else ""

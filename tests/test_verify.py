@@ -1,0 +1,198 @@
+"""`prsynth verify` on small real git repositories built here: each status a user can
+meet, FAIL_TO_PASS / PASS_TO_PASS, re-runs, timeouts and a run killed with -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from prsynth.config import load_config
+from prsynth.crawl.run import crawl_git
+from prsynth.records import Query
+from prsynth.stages.verify import VerifyOptions, verify
+from prsynth.store import Store
+from tests.support.gitrepos import GitRepoBuilder
+
+PYPROJECT = """[build-system]
+requires = ["flit_core>=3.4,<4"]
+build-backend = "flit_core.buildapi"
+
+[project]
+name = "calc"
+version = "0.1.0"
+description = "a tiny package for verify tests"
+requires-python = "{requires}"
+"""
+CALC = "def add(a, b):\n    return a + b\n"
+TESTS = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+
+
+@pytest.fixture(scope="session")
+def verify_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One environment cache for every test here, so the tiny venv is built once."""
+    return tmp_path_factory.mktemp("verify-cache")
+
+
+def tiny_history(path: Path, requires: str = ">=3.8") -> GitRepoBuilder:
+    repo = GitRepoBuilder(path)
+    repo.commit({"pyproject.toml": PYPROJECT.format(requires=requires),
+                 "calc/__init__.py": CALC, "tests/test_calc.py": TESTS}, "start")
+    return repo
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six squash-merged PRs, one per verify status that needs no special machine."""
+    repo = tiny_history(tmp_path_factory.mktemp("tiny") / "clone")
+    repo.squash_pr(1, "ann", "Add sub", "", {
+        "calc/__init__.py": CALC + "\n\ndef sub(a, b):\n    return a - b\n",
+        "tests/test_calc.py": TESTS + "\n\ndef test_sub():\n    from calc import sub\n\n"
+                                      "    assert sub(5, 3) == 2\n"})
+    repo.squash_pr(2, "bob", "Test add with negative numbers", "", {
+        "calc/__init__.py": '"""Arithmetic."""\n' + CALC + "\n\ndef sub(a, b):\n    return a - b\n",
+        "tests/test_negative.py": "from calc import add\n\n\ndef test_negative():\n"
+                                  "    assert add(-1, -1) == -2\n"})
+    repo.squash_pr(3, "cyd", "Make add join strings", "", {
+        "calc/__init__.py": "def add(a, b):\n    return str(a) + str(b)\n\n\n"
+                            "def sub(a, b):\n    return a - b\n",
+        "tests/test_calc.py": TESTS + "\n\ndef test_sub():\n    from calc import sub\n\n"
+                                      "    assert sub(5, 3) == 2\n\n\ndef test_join():\n"
+                                      "    assert add(1, 2) == '12'\n"})
+    repo.squash_pr(4, "dan", "Add mul", "", {
+        "calc/mul.py": "def mul(a, b):\n    return a * b\n",
+        "tests/test_mul.py": "import time\n\nfrom calc.mul import mul\n\n\ndef test_mul():\n"
+                             "    time.sleep(120)\n    assert mul(2, 3) == 6\n"})
+    repo.squash_pr(5, "eve", "Add a Go helper", "", {
+        "tool/main.go": "package main\n\nfunc Double(x int) int { return 2 * x }\n",
+        "tool/main_test.go": "package main\n\nimport \"testing\"\n\n"
+                             "func TestDouble(t *testing.T) {}\n"})
+    repo.squash_pr(6, "fay", "Rename a local variable", "", {
+        "calc/mul.py": "def mul(x, y):\n    return x * y\n"})
+    return repo.path
+
+
+def stored(tmp_path: Path, clone: Path, verify_cache: Path, repo: str = "acme/calc"):
+    """A store holding the history's PRs (read by `crawl git`) and a query for each."""
+    config_file = tmp_path / "prsynth.toml"
+    config_file.write_text(f'[verify]\ncache_dir = "{verify_cache}"\ntimeout = 60\n')
+    store = Store(tmp_path / "prsynth.db")
+    crawl_git(store, clone, repo, filters=[])
+    for pr in store.iter_prs():
+        store.put_query(Query(id=f"q-{pr.number}", pr_id=pr.id, query=pr.title,
+                              prompt="t@1", model="m"))
+    return store, load_config(config_file)
+
+
+def run_verify(store, config, *numbers: int, timeout: float = 0.0, repo: str = "acme/calc"):
+    ids = [f"{repo}#{n}" for n in numbers]
+    verify(store, config, VerifyOptions(pr_ids=ids, timeout=timeout))
+    return store.verifications(ids)
+
+
+def test_a_new_test_failing_before_and_passing_after_is_verified(tmp_path, history,
+                                                                 verify_cache):
+    store, config = stored(tmp_path, history, verify_cache)
+    row = run_verify(store, config, 1)["acme/calc#1"]
+    assert row["status"] == "verified"
+    assert row["fail_to_pass"] == ["tests/test_calc.py::test_sub"]
+    assert row["pass_to_pass"] == ["tests/test_calc.py::test_add"]
+    assert "pytest" in row["test_command"] and "tests/test_calc.py" in row["test_command"]
+    assert row["python_version"].startswith(f"{sys.version_info[0]}.")
+    assert any(req.lower().startswith("pytest==") for req in row["requirements"])
+    assert "1 failed" in row["logs"]["before"] and "2 passed" in row["logs"]["after"]
+
+
+def test_tests_that_already_pass_before_the_change_are_reported(tmp_path, history,
+                                                                verify_cache):
+    store, config = stored(tmp_path, history, verify_cache)
+    row = run_verify(store, config, 2)["acme/calc#2"]
+    assert row["status"] == "tests_pass_before"
+    assert row["fail_to_pass"] == []
+    assert row["pass_to_pass"] == ["tests/test_negative.py::test_negative"]
+
+
+def test_a_change_that_breaks_another_touched_test_fails_after(tmp_path, history, verify_cache):
+    store, config = stored(tmp_path, history, verify_cache)
+    row = run_verify(store, config, 3)["acme/calc#3"]
+    assert row["status"] == "tests_fail_after"
+    assert "tests/test_calc.py::test_add" in row["detail"]
+    assert row["fail_to_pass"] == ["tests/test_calc.py::test_join"]
+
+
+def test_a_test_run_past_the_timeout_is_killed(tmp_path, history, verify_cache):
+    store, config = stored(tmp_path, history, verify_cache)
+    started = time.monotonic()
+    row = run_verify(store, config, 4, timeout=3)["acme/calc#4"]
+    assert row["status"] == "timeout"
+    assert "3s" in row["detail"]
+    assert time.monotonic() - started < 60  # the test sleeps 120 s
+
+
+def test_non_python_and_untested_changes_get_their_own_status(tmp_path, history, verify_cache):
+    store, config = stored(tmp_path, history, verify_cache)
+    rows = run_verify(store, config, 5, 6)
+    assert rows["acme/calc#5"]["status"] == "unsupported_language"
+    assert "go" in rows["acme/calc#5"]["detail"]
+    assert rows["acme/calc#6"]["status"] == "no_tests"
+
+
+def test_an_environment_that_cannot_be_built_is_env_failed(tmp_path, verify_cache):
+    repo = tiny_history(tmp_path / "broken", requires=">=4")
+    repo.squash_pr(1, "ann", "Add sub", "", {
+        "calc/__init__.py": CALC + "\n\ndef sub(a, b):\n    return a - b\n",
+        "tests/test_sub.py": "from calc import sub\n\n\ndef test_sub():\n"
+                             "    assert sub(5, 3) == 2\n"})
+    store, config = stored(tmp_path, repo.path, verify_cache, repo="acme/broken")
+    row = run_verify(store, config, 1, repo="acme/broken")["acme/broken#1"]
+    assert row["status"] == "env_failed"
+    assert "python" in (row["detail"] + row["logs"]["environment"]).lower()
+
+
+def test_rerun_verifies_only_missing_or_stale_tasks(tmp_path, history, verify_cache, run_cli):
+    store, config = stored(tmp_path, history, verify_cache)
+    first = verify(store, config, VerifyOptions(pr_ids=["acme/calc#5", "acme/calc#6"]))
+    again = verify(store, config, VerifyOptions(pr_ids=["acme/calc#5", "acme/calc#6"]))
+    assert first.tasks == 2 and again.tasks == 0 and again.skipped_fresh == 2
+
+
+def test_kill_9_mid_run_loses_at_most_the_task_in_flight(tmp_path, history, verify_cache):
+    store, config = stored(tmp_path, history, verify_cache)
+    store.close()
+    command = [sys.executable, "-m", "prsynth", "--store", str(tmp_path / "prsynth.db"),
+               "--config", str(tmp_path / "prsynth.toml"), "verify", "--candidates",
+               "--timeout", "60"]
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    db = sqlite3.connect(tmp_path / "prsynth.db")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # PR 4's test sleeps 120 s: the run is mid-task
+        count = db.execute("SELECT count(*) FROM verifications").fetchone()[0]
+        if count >= 3:
+            break
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    kept = {r[0]: r[1] for r in db.execute("SELECT pr_id, status FROM verifications")}
+    assert len(kept) >= 3
+    with Store(tmp_path / "prsynth.db") as reopened:
+        report = verify(reopened, load_config(tmp_path / "prsynth.toml"),
+                        VerifyOptions(candidates=True, timeout=3))
+        rows = reopened.verifications()
+    assert report.skipped_fresh == len(kept)
+    assert len(rows) == 6 and {k: rows[k]["status"] for k in kept} == kept
+    assert rows["acme/calc#4"]["status"] == "timeout"
+    assert not list((verify_cache / "worktrees").glob("wt-*"))
+
+
+def test_docker_runner_without_a_daemon_is_refused_in_one_line(run_cli):
+    result = run_cli("verify", "--runner", "docker", "--candidates")
+    assert result.exit_code == 2
+    assert "docker" in result.output.lower() and len(result.output.strip().splitlines()) == 1
