@@ -140,6 +140,16 @@ class Selected:
     why: dict[str, Any] = field(default_factory=dict)
     task_type: str = ""
     difficulty: str = ""
+    # after `prsynth verify` (None / empty before): SWE-bench's names for the test lists
+    verified: bool | None = None
+    verify_status: str = ""
+    fail_to_pass: list[str] = field(default_factory=list)
+    pass_to_pass: list[str] = field(default_factory=list)
+    test_command: str = ""
+    environment: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        record = asdict(self)
+        record["FAIL_TO_PASS"] = record.pop("fail_to_pass")
+        record["PASS_TO_PASS"] = record.pop("pass_to_pass")
+        return record

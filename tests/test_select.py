@@ -252,3 +252,38 @@ def test_select_settings_come_from_the_config_and_flags_override_them(sample):
     assert all(r["why"]["quality_gain"] == 0 for r in result.records)
     with pytest.raises(ConfigError, match="--quality-weight -1"):
         select(sample, k=5, quality_weight=-1)
+
+
+def test_verified_only_selects_verified_tasks_whose_records_carry_the_test_lists(
+        sample_db, store_path, run_cli, tmp_path):
+    shutil.copy(sample_db, store_path)
+    with Store(store_path) as store:
+        pr_ids = sorted({q.pr_id for q in store.iter_queries()})
+        for number, pr_id in enumerate(pr_ids[:30]):
+            status = "verified" if number % 2 == 0 else "tests_pass_before"
+            store.put_verification({
+                "pr_id": pr_id, "environment": "venv:python3.11", "status": status,
+                "fail_to_pass": ["tests/test_a.py::test_new"] if status == "verified" else [],
+                "pass_to_pass": ["tests/test_a.py::test_old"], "python_version": "3.11.2",
+                "test_command": "python -m pytest tests/test_a.py", "requirements": ["x==1"],
+            }, fingerprint="f")
+    out = tmp_path / "verified.jsonl"
+    result = run_cli("select", "--k", "10", "--verified-only", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert "score" in result.output  # the verified feature changed the scores
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 10 and all(r["verified"] is True for r in rows)
+    assert all(r["FAIL_TO_PASS"] == ["tests/test_a.py::test_new"] for r in rows)
+    assert rows[0]["PASS_TO_PASS"] == ["tests/test_a.py::test_old"]
+    assert rows[0]["test_command"].startswith("python -m pytest")
+    assert rows[0]["environment"]["python"] == "3.11.2"
+    stats = json.loads(run_cli("stats", "--json").stdout)
+    assert stats["verification"] == {"tests_pass_before": 15, "verified": 15}
+    with Store(store_path) as store:
+        from prsynth.outputs.report import build_report
+        from prsynth.stages.score import explain
+
+        assert {r["verify_status"] for r in build_report(store).selected} == {"verified"}
+        features = explain(store, rows[0]["query_id"])["features"]
+        assert {"feature": "verified", "value": 1.0}.items() <= next(
+            f for f in features if f["feature"] == "verified").items()

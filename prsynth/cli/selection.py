@@ -32,6 +32,8 @@ from prsynth.selection.run import SelectOptions, select_queries
 @click.option("--quality-weight", type=float, default=None, metavar="W",
               help="Weight of the quality term against coverage (default 1).")
 @click.option("--name", default=None, help="Name of the stored run (default selection-N).")
+@click.option("--verified-only", is_flag=True, default=None,
+              help="Only queries whose PR `prsynth verify` verified.")
 @WEIGHTS
 @click.option("--json", "as_json", is_flag=True, help="Print run name and summary as JSON.")
 @pass_run

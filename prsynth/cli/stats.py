@@ -43,5 +43,8 @@ def command(run: RunContext, as_json: bool) -> None:
         f"scored: {stats['scored']}, pinned: {stats['pinned']}, rejected: {stats['rejected']}, "
         f"selected: {stats['selected']}"
     )
+    if stats["verification"]:
+        console.print("verified tasks: " + ", ".join(
+            f"{status} {n}" for status, n in stats["verification"].items()))
     for stage, reasons in stats["dropped"].items():
         console.print(f"dropped at {stage}: " + ", ".join(f"{r} {n}" for r, n in reasons.items()))

@@ -147,6 +147,7 @@ def _selected_row(row: dict[str, Any]) -> dict[str, Any]:
         "cluster_label": row.get("cluster_label", ""),
         "quality": row.get("quality"),
         "task_type": row.get("task_type", ""),
+        "verify_status": row.get("verify_status", ""),
         "why": row.get("why") or {},
     }
 

@@ -27,6 +27,7 @@ def collect_stats(store: Store) -> dict[str, Any]:
         "llm": store.llm_call_totals(),
         **vector_stats(store),
         **selection_stats(store),
+        "verification": store.verification_counts(),
         "repos": dict(sorted(per_repo.items())),
         "dropped": {stage: dict(sorted(r.items())) for stage, r in sorted(dropped.items())},
     }

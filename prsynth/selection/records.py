@@ -19,6 +19,7 @@ def selected_records(store: Store, selection: dict[str, Any]) -> list[dict[str, 
 def build_records(store: Store, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The Selected records for selection items (rank, query_id, quality, cluster, why)."""
     labels = store.cluster_labels()
+    verifications = store.verifications()
     records = []
     for item in items:
         query = store.get_query(item["query_id"])
@@ -39,8 +40,22 @@ def build_records(store: Store, items: list[dict[str, Any]]) -> list[dict[str, A
             quality=item["quality"], why=item["why"],
             task_type=str(query.fields.get("task_type", "")),
             difficulty=str(query.fields.get("difficulty", "")),
+            **verification_fields(verifications.get(query.pr_id)),
         ).to_dict())
     return records
+
+
+def verification_fields(row: dict[str, Any] | None) -> dict[str, Any]:
+    """What a Selected record carries of its PR's verification (nothing before verify)."""
+    if row is None:
+        return {}
+    return {
+        "verified": row["status"] == "verified", "verify_status": row["status"],
+        "fail_to_pass": row["fail_to_pass"], "pass_to_pass": row["pass_to_pass"],
+        "test_command": row["test_command"],
+        "environment": {"name": row["environment"], "python": row["python_version"],
+                        "requirements": row["requirements"]},
+    }
 
 
 def stored_selection(store: Store, name: str | None = None) -> tuple[dict[str, Any], list]:

@@ -45,6 +45,7 @@ class SelectOptions:
     quality_weight: float = 1.0
     neighbours: int = DEFAULT_NEIGHBOURS
     name: str = ""
+    verified_only: bool = False
 
     @classmethod
     def from_config(cls, config: SelectConfig, **flags: Any) -> SelectOptions:
@@ -108,15 +109,20 @@ def bring_up_to_date(
     return ran
 
 
-def gather_candidates(store: Store, config: Config, min_quality: float) -> Candidates:
-    """Non-duplicate, non-rejected queries at or above `min_quality`, plus every pinned one."""
+def gather_candidates(
+    store: Store, config: Config, min_quality: float, verified_only: bool = False,
+) -> Candidates:
+    """Non-duplicate, non-rejected queries at or above `min_quality` (and whose PR
+    `prsynth verify` verified, with `verified_only`), plus every pinned one."""
     model = config.embed.model
     ids, vectors = store.query_vectors(model)
     scores = store.query_scores()
     clusters = store.clusters()
     duplicates = store.duplicate_query_ids()
     marks = store.marks()
-    repos = {s.query_id: s.repo for s in store.query_sources()}
+    sources = store.query_sources()
+    repos = {s.query_id: s.repo for s in sources}
+    verified = _verified_queries(store, sources) if verified_only else set()
     excluded: Counter[str] = Counter()
     keep = []
     for row, query_id in enumerate(ids):
@@ -129,6 +135,8 @@ def gather_candidates(store: Store, config: Config, min_quality: float) -> Candi
             excluded["duplicate"] += 1
         elif scores.get(query_id, 0.0) < min_quality:
             excluded["below_min_quality"] += 1
+        elif verified_only and query_id not in verified:
+            excluded["not_verified"] += 1
         else:
             keep.append(row)
     kept_ids = [ids[row] for row in keep]
@@ -142,6 +150,15 @@ def gather_candidates(store: Store, config: Config, min_quality: float) -> Candi
     )
 
 
+def _verified_queries(store: Store, sources: list[Any]) -> set[str]:
+    statuses = store.verifications()
+    if not statuses:
+        raise MissingStageError("--verified-only: nothing verified yet; run "
+                                "`prsynth verify --candidates` first")
+    return {s.query_id for s in sources
+            if statuses.get(s.pr_id, {}).get("status") == "verified"}
+
+
 def _codes(labels: list[Any]) -> np.ndarray:
     return np.unique(np.array([str(label) for label in labels]), return_inverse=True)[1]
 
@@ -152,11 +169,12 @@ def select_queries(
     """Choose `options.k` queries, store the run under a name, return records and summary."""
     options.check()
     stages_run = bring_up_to_date(store, config, progress)
-    pool = gather_candidates(store, config, options.min_quality)
+    pool = gather_candidates(store, config, options.min_quality, options.verified_only)
     if not pool.ids:
         raise MissingStageError(
-            "no candidates left to select from (all duplicates, rejected or below "
-            "--min-quality); lower --min-quality or clear marks with `prsynth mark --clear`"
+            "no candidates left to select from (all duplicates, rejected, below "
+            "--min-quality or unverified with --verified-only); lower --min-quality, verify "
+            "more with `prsynth verify --candidates` or clear marks with `prsynth mark --clear`"
         )
     constraints = Constraints(
         repos=_codes(pool.repos), clusters=_codes(pool.clusters),

@@ -56,6 +56,8 @@ FEATURES: dict[str, Feature] = {f.name: f for f in [
     Feature("language", 0.5, "the request is written in English: share of ASCII letters, "
             "halved without English words"),
     Feature("judge", 3.0, "LLM judge rating 1-10 mapped to 0-1 (only after `score --judge`)"),
+    Feature("verified", 2.0, "`prsynth verify` proved its tests fail before and pass after: 1,"
+            " any other status 0 (only after `verify`)"),
 ]}
 
 PERMISSIVE = frozenset({
@@ -104,8 +106,11 @@ def _band(value: float, low: float, high: float, far: float) -> float:
     return max(0.0, 1.0 - math.log(value / high) / math.log(far / high))
 
 
-def features_of(item: ScoreInput, rating: int | None = None) -> dict[str, float]:
-    """Every feature's value in [0, 1] for one query (`judge` only when it has a rating)."""
+def features_of(
+    item: ScoreInput, rating: int | None = None, verified: bool | None = None,
+) -> dict[str, float]:
+    """Every feature's value in [0, 1] for one query (`judge` only when it has a rating,
+    `verified` only when its PR was verified)."""
     text = item.query
     words = len(WORDS.findall(text))
     unseen = len(UNSEEN_CONTEXT.findall(text))
@@ -135,6 +140,8 @@ def features_of(item: ScoreInput, rating: int | None = None) -> dict[str, float]
     }
     if rating is not None:
         values["judge"] = (min(10, max(1, int(rating))) - 1) / 9
+    if verified is not None:
+        values["verified"] = 1.0 if verified else 0.0
     return {name: round(value, 4) for name, value in values.items()}
 
 
@@ -193,12 +200,19 @@ def judge_ratings(store: Store) -> dict[str, int]:
     return {query_id: int(rating[0]) for query_id, rating in read().items()}
 
 
+def verified_prs(store: Store) -> dict[str, bool]:
+    """pr id → whether `prsynth verify` verified it, for PRs it has run on."""
+    return {pr_id: row["status"] == "verified"
+            for pr_id, row in store.verifications().items()}
+
+
 def score_fingerprint(store: Store, weights: Mapping[str, float]) -> str:
-    """What the score stage's output depends on: queries, their PRs, ratings, weights."""
+    """What the score stage's output depends on: queries, their PRs, ratings, verification
+    statuses, weights."""
     inputs = [item.key() for item in store.score_inputs()]
     return fingerprint(
         "score", SCORE_VERSION, sorted(resolve_weights(weights).items()), fingerprint(inputs),
-        sorted(judge_ratings(store).items()),
+        sorted(judge_ratings(store).items()), sorted(verified_prs(store).items()),
     )
 
 
@@ -233,9 +247,10 @@ def score_queries(
             f"store {store.path} has no queries to score; run `prsynth synth` first"
         )
     ratings = judge_ratings(store)
+    verified = verified_prs(store)
     rows = []
     for done, item in enumerate(items, 1):
-        values = features_of(item, ratings.get(item.query_id))
+        values = features_of(item, ratings.get(item.query_id), verified.get(item.pr_id))
         rows.append((item.query_id, quality(values, weights), values))
         if progress and (done % 1000 == 0 or done == len(items)):
             progress(done, len(items))
@@ -266,7 +281,8 @@ def explain(
         raise ConfigError(
             f"query {query_id!r} does not exist; list query ids with `prsynth export queries`"
         )
-    values = features_of(item, judge_ratings(store).get(query_id))
+    values = features_of(item, judge_ratings(store).get(query_id),
+                         verified_prs(store).get(item.pr_id))
     total = sum(weights[name] for name in values) or 1.0
     rows = [
         {
