@@ -196,3 +196,29 @@ def test_docker_runner_without_a_daemon_is_refused_in_one_line(run_cli):
     result = run_cli("verify", "--runner", "docker", "--candidates")
     assert result.exit_code == 2
     assert "docker" in result.output.lower() and len(result.output.strip().splitlines()) == 1
+
+
+BUNDLES = Path(__file__).resolve().parents[2] / "shared" / "repos"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (BUNDLES / "pallets+jinja.bundle").exists(),
+                    reason="needs ../shared/repos/pallets+jinja.bundle")
+def test_a_real_jinja_fix_verifies_from_its_history(tmp_path, verify_cache):
+    """pallets/jinja#1665 (Dec 2024): its regression test fails at the base commit and
+    passes with the fix; the other tests of the file pass both times."""
+    clone = tmp_path / "jinja"
+    subprocess.run(["git", "clone", "-q", str(BUNDLES / "pallets+jinja.bundle"), str(clone)],
+                   check=True)
+    config_file = tmp_path / "prsynth.toml"
+    config_file.write_text(f'[verify]\ncache_dir = "{verify_cache}"\n')
+    with Store(tmp_path / "prsynth.db") as store:
+        crawl_git(store, clone, "pallets/jinja", since="2024-12-21")
+        report = verify(store, load_config(config_file),
+                        VerifyOptions(pr_ids=["pallets/jinja#1665"]))
+        row = store.verifications()["pallets/jinja#1665"]
+    assert report.statuses == {"verified": 1}
+    assert row["fail_to_pass"] == [
+        "tests/test_regression.py::test_load_parameter_when_set_in_all_if_branches"]
+    assert len(row["pass_to_pass"]) > 40
+    assert any(req.lower().startswith("markupsafe==") for req in row["requirements"])

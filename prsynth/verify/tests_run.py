@@ -61,7 +61,7 @@ def run_pytest(
     env: dict[str, str] | None = None,
 ) -> TestRun:
     """Run `test_files` (paths inside `worktree`) with the environment's python."""
-    with tempfile.TemporaryDirectory(prefix="prsynth-junit-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="junit-", dir=worktree.parent) as scratch:
         junit = str(Path(scratch) / "junit.xml")
         command = pytest_command(python, test_files, junit)
         shown = " ".join(pytest_command("python", test_files, "junit.xml"))

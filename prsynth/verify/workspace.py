@@ -104,18 +104,21 @@ def _runnable_test(path: str) -> bool:
 
 @contextmanager
 def worktree_at(clone: Path, sha: str, scratch: Path) -> Iterator[Path]:
-    """A detached worktree of `clone` at `sha` under `scratch`, removed afterwards."""
+    """A checkout of `clone` at `sha` under `scratch`, removed afterwards. It is a
+    `--shared` clone (objects read from the original), so the original is not written."""
     if not has_commit(clone, sha):
         raise WorkspaceError("patch_does_not_apply",
                              f"base commit {sha[:12]} is not in the clone {clone}")
     scratch.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=f"wt-{os.getpid()}-", dir=scratch))
-    git(clone, "worktree", "add", "-q", "--detach", "--force", str(path), sha)
+    holder = Path(tempfile.mkdtemp(prefix=f"wt-{os.getpid()}-", dir=scratch))
+    path = holder / "src"
     try:
+        subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", str(clone),
+                        str(path)], check=True, capture_output=True)
+        git(path, "checkout", "-q", "--detach", sha)
         yield path
     finally:
-        shutil.rmtree(path, ignore_errors=True)
-        git(clone, "worktree", "prune")
+        shutil.rmtree(holder, ignore_errors=True)
 
 
 def remove_stale_worktrees(scratch: Path) -> None:
