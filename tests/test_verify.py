@@ -3,6 +3,7 @@ meet, FAIL_TO_PASS / PASS_TO_PASS, re-runs, timeouts and a run killed with -9.""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -155,22 +156,25 @@ def test_an_environment_that_cannot_be_built_is_env_failed(tmp_path, verify_cach
     assert "python" in (row["detail"] + row["logs"]["environment"]).lower()
 
 
-def test_rerun_verifies_only_missing_or_stale_tasks(tmp_path, history, verify_cache, run_cli):
+def test_rerun_verifies_only_missing_or_stale_tasks(tmp_path, history, verify_cache):
     store, config = stored(tmp_path, history, verify_cache)
-    first = verify(store, config, VerifyOptions(pr_ids=["acme/calc#5", "acme/calc#6"]))
-    again = verify(store, config, VerifyOptions(pr_ids=["acme/calc#5", "acme/calc#6"]))
+    ids = ["acme/calc#5", "acme/calc#6"]
+    first = verify(store, config, VerifyOptions(pr_ids=ids, jobs=2))
+    again = verify(store, config, VerifyOptions(pr_ids=ids, jobs=2))
     assert first.tasks == 2 and again.tasks == 0 and again.skipped_fresh == 2
 
 
-def test_kill_9_mid_run_loses_at_most_the_task_in_flight(tmp_path, history, verify_cache):
+def test_kill_9_mid_run_loses_at_most_the_task_in_flight(tmp_path, history, verify_cache,
+                                                         run_cli):
     store, config = stored(tmp_path, history, verify_cache)
     store.close()
     command = [sys.executable, "-m", "prsynth", "--store", str(tmp_path / "prsynth.db"),
                "--config", str(tmp_path / "prsynth.toml"), "verify", "--candidates",
                "--timeout", "60"]
-    env = dict(os.environ, PYTHONPATH=os.getcwd())
-    proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    log = (tmp_path / "verify.log").open("w")
+    proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=log,
+                            start_new_session=True)
     db = sqlite3.connect(tmp_path / "prsynth.db")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # PR 4's test sleeps 120 s: the run is mid-task
@@ -181,12 +185,16 @@ def test_kill_9_mid_run_loses_at_most_the_task_in_flight(tmp_path, history, veri
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     kept = {r[0]: r[1] for r in db.execute("SELECT pr_id, status FROM verifications")}
-    assert len(kept) >= 3
+    assert len(kept) >= 3, (tmp_path / "verify.log").read_text()
+    remaining = 6 - len(kept)
+    args = ["--config", str(tmp_path / "prsynth.toml"), "verify", "--candidates",
+            "--timeout", "3", "--limit", "2", "--json"]
+    first = json.loads(run_cli(*args).stdout)
+    second = json.loads(run_cli(*args).stdout)
+    assert first["skipped_fresh"] == len(kept) and first["tasks"] == min(2, remaining)
+    assert second["tasks"] == remaining - first["tasks"]
     with Store(tmp_path / "prsynth.db") as reopened:
-        report = verify(reopened, load_config(tmp_path / "prsynth.toml"),
-                        VerifyOptions(candidates=True, timeout=3))
         rows = reopened.verifications()
-    assert report.skipped_fresh == len(kept)
     assert len(rows) == 6 and {k: rows[k]["status"] for k in kept} == kept
     assert rows["acme/calc#4"]["status"] == "timeout"
     assert not list((verify_cache / "worktrees").glob("wt-*"))
