@@ -81,6 +81,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def stored(tmp_path: Path, clone: Path, verify_cache: Path, repo: str = "acme/calc"):
     """A store holding the history's PRs (read by `crawl git`) and a query for each."""
+    tmp_path.mkdir(exist_ok=True)
     config_file = tmp_path / "prsynth.toml"
     config_file.write_text(f'[verify]\ncache_dir = "{verify_cache}"\ntimeout = 60\n')
     store = Store(tmp_path / "prsynth.db")
@@ -125,6 +126,19 @@ def test_a_change_that_breaks_another_touched_test_fails_after(tmp_path, history
     assert row["status"] == "tests_fail_after"
     assert "tests/test_calc.py::test_add" in row["detail"]
     assert row["fail_to_pass"] == ["tests/test_calc.py::test_join"]
+
+
+def test_a_pr_crawled_from_github_is_cloned_into_the_cache_on_demand(tmp_path, history,
+                                                                     verify_cache):
+    crawled, config = stored(tmp_path / "crawled", history, verify_cache)
+    (tmp_path / "remote" / "acme").mkdir(parents=True)
+    (tmp_path / "remote" / "acme" / "calc").symlink_to(history)
+    config.verify.clone_url = str(tmp_path / "remote" / "{repo}")
+    with Store(tmp_path / "github.db") as store:  # as `crawl github` stores it: no clone
+        store.put_pr(crawled.get_pr("acme/calc#1"))
+        row = run_verify(store, config, 1)["acme/calc#1"]
+    assert row["status"] == "verified"
+    assert (verify_cache / "clones" / "acme+calc").is_dir()
 
 
 def test_a_test_run_past_the_timeout_is_killed(tmp_path, history, verify_cache):
