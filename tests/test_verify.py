@@ -244,3 +244,12 @@ def test_a_real_jinja_fix_verifies_from_its_history(tmp_path, verify_cache):
         "tests/test_regression.py::test_load_parameter_when_set_in_all_if_branches"]
     assert len(row["pass_to_pass"]) > 40
     assert any(req.lower().startswith("markupsafe==") for req in row["requirements"])
+
+
+def test_a_python_that_does_not_run_is_one_line_naming_the_key(run_cli, tmp_path):
+    (tmp_path / "bad.toml").write_text('[verify]\npython = "/no/such/python"\n')
+    result = run_cli("--config", str(tmp_path / "bad.toml"), "verify", "--candidates")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "Error: [verify] python '/no/such/python': cannot run it; name an installed Python "
+        "interpreter"]

@@ -44,12 +44,21 @@ class VenvRunner:
 
     def __init__(self, cache: EnvironmentCache) -> None:
         self.cache = cache
+        self._id = ""
 
     def environment_id(self) -> str:
-        version = subprocess.run(
-            [self.cache.python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True, text=True).stdout.strip()
-        return f"venv:python{version}"
+        if not self._id:
+            try:
+                version = subprocess.run(
+                    [self.cache.python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                    capture_output=True, text=True).stdout.strip()
+            except OSError:
+                version = ""
+            if not version:
+                raise ConfigError(f"[verify] python {self.cache.python!r}: cannot run it; "
+                                  "name an installed Python interpreter")
+            self._id = f"venv:python{version}"
+        return self._id
 
     def prepare(self, worktree: Path, repo: str, commit_date: str) -> Environment:
         return self.cache.get(worktree, repo, commit_date)
