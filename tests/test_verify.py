@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from prsynth.crawl.run import crawl_git
 from prsynth.records import Query
 from prsynth.stages.verify import VerifyOptions, verify
 from prsynth.store import Store
+from prsynth.verify.tests_run import network_isolation
 from tests.support.gitrepos import GitRepoBuilder
 
 PYPROJECT = """[build-system]
@@ -139,6 +141,26 @@ def test_a_pr_crawled_from_github_is_cloned_into_the_cache_on_demand(tmp_path, h
         row = run_verify(store, config, 1)["acme/calc#1"]
     assert row["status"] == "verified"
     assert (verify_cache / "clones" / "acme+calc").is_dir()
+
+
+@pytest.mark.skipif(not network_isolation(), reason="`unshare -n` does not work here")
+def test_tests_run_without_network(tmp_path, verify_cache, run_cli):
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    repo = tiny_history(tmp_path / "net")
+    repo.squash_pr(1, "ann", "Add offline check", "", {
+        "calc/net.py": "OFFLINE = True\n",
+        "tests/test_net.py": "import socket\n\nimport pytest\n\nfrom calc.net import OFFLINE\n\n\n"
+                             "def test_no_network():\n    assert OFFLINE\n"
+                             "    with pytest.raises(OSError):\n"
+                             f"        socket.create_connection(('127.0.0.1', {port}), 2)\n"})
+    store, config = stored(tmp_path, repo.path, verify_cache, repo="acme/net")
+    store.close()
+    result = run_cli("--config", str(tmp_path / "prsynth.toml"), "verify", "--candidates")
+    listener.close()
+    assert "tests ran without network (unshare -n)" in result.output
+    with Store(tmp_path / "prsynth.db") as reopened:
+        assert reopened.verifications()["acme/net#1"]["status"] == "verified"
 
 
 def test_a_test_run_past_the_timeout_is_killed(tmp_path, history, verify_cache):

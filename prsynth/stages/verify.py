@@ -20,6 +20,7 @@ from prsynth.text.diffs import normalized_diff_hash
 from prsynth.verify.environment import EnvironmentCache
 from prsynth.verify.runners import make_runner
 from prsynth.verify.task import Task, Verification, verify_task
+from prsynth.verify.tests_run import network_isolation
 from prsynth.verify.workspace import WorkspaceError, cached_clone, remove_stale_worktrees
 
 VERIFY_VERSION = "1"
@@ -53,6 +54,7 @@ class VerifyReport:
     tasks: int = 0
     skipped_fresh: int = 0
     statuses: Counter = field(default_factory=Counter)
+    network_isolated: bool = False
     env_cache_hits: int = 0
     env_cache_misses: int = 0
     results: list[Verification] = field(default_factory=list)
@@ -61,13 +63,17 @@ class VerifyReport:
         return {
             "environment": self.environment, "tasks": self.tasks,
             "skipped_fresh": self.skipped_fresh, "statuses": dict(self.statuses),
+            "network_isolated": self.network_isolated,
             "env_cache_hits": self.env_cache_hits, "env_cache_misses": self.env_cache_misses,
         }
 
     def summary(self) -> str:
         counts = ", ".join(f"{n} {s}" for s, n in self.statuses.most_common()) or "nothing new"
+        network = ("tests ran without network (unshare -n)" if self.network_isolated else
+                   "tests ran WITH network: `unshare -n` does not work here (needs root or "
+                   "user namespaces)")
         return (f"verify ({self.environment}): {self.tasks} task(s) run, {counts}; "
-                f"{self.skipped_fresh} already verified and fresh")
+                f"{self.skipped_fresh} already verified and fresh; {network}")
 
 
 def cache_dir(config: Config) -> Path:
@@ -93,7 +99,8 @@ def verify(store: Store, config: Config, options: VerifyOptions,
     root = cache_dir(config)
     envs = EnvironmentCache(root, config.verify.python)
     runner = make_runner(options.runner or config.verify.runner, envs)
-    report = VerifyReport(environment=runner.environment_id())
+    report = VerifyReport(environment=runner.environment_id(),
+                          network_isolated=bool(network_isolation()))
     known = store.verification_fingerprints(report.environment)
     todo = []
     for pr_id in _task_ids(store, options):
