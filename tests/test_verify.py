@@ -144,14 +144,16 @@ def test_a_pr_crawled_from_github_is_cloned_into_the_cache_on_demand(tmp_path, h
 
 
 @pytest.mark.skipif(not network_isolation(), reason="`unshare -n` does not work here")
-def test_tests_run_without_network(tmp_path, verify_cache, run_cli):
+def test_tests_run_without_network_and_with_a_home_of_their_own(tmp_path, verify_cache,
+                                                                 run_cli):
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     repo = tiny_history(tmp_path / "net")
     repo.squash_pr(1, "ann", "Add offline check", "", {
         "calc/net.py": "OFFLINE = True\n",
-        "tests/test_net.py": "import socket\n\nimport pytest\n\nfrom calc.net import OFFLINE\n\n\n"
+        "tests/test_net.py": "import os\nimport socket\n\nimport pytest\n\nfrom calc.net import OFFLINE\n\n\n"
                              "def test_no_network():\n    assert OFFLINE\n"
+                             "    open(os.path.expanduser('~/.prsynth-probe'), 'w').close()\n"
                              "    with pytest.raises(OSError):\n"
                              f"        socket.create_connection(('127.0.0.1', {port}), 2)\n"})
     store, config = stored(tmp_path, repo.path, verify_cache, repo="acme/net")
@@ -159,6 +161,7 @@ def test_tests_run_without_network(tmp_path, verify_cache, run_cli):
     result = run_cli("--config", str(tmp_path / "prsynth.toml"), "verify", "--candidates")
     listener.close()
     assert "tests ran without network (unshare -n)" in result.output
+    assert not Path("~/.prsynth-probe").expanduser().exists()
     with Store(tmp_path / "prsynth.db") as reopened:
         assert reopened.verifications()["acme/net#1"]["status"] == "verified"
 

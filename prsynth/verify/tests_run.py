@@ -107,10 +107,14 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def _test_env(worktree: Path, extra: dict[str, str] | None) -> dict[str, str]:
-    """The worktree's code shadows the copy installed in the cached environment."""
+    """The worktree's code shadows the copy installed in the cached environment; HOME is
+    an empty folder beside the checkout, so tests that write dotfiles leave yours alone."""
     paths = [str(worktree / "src")] if (worktree / "src").is_dir() else []
+    home = worktree.parent / "home"
+    home.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not _secret(k)}
     env.update({
+        "HOME": str(home),
         "PYTHONPATH": os.pathsep.join([*paths, str(worktree)]),
         "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_ADDOPTS": "", "NO_COLOR": "1",
     })
