@@ -151,7 +151,8 @@ def test_tests_run_without_network_and_with_a_home_of_their_own(tmp_path, verify
     repo = tiny_history(tmp_path / "net")
     repo.squash_pr(1, "ann", "Add offline check", "", {
         "calc/net.py": "OFFLINE = True\n",
-        "tests/test_net.py": "import os\nimport socket\n\nimport pytest\n\nfrom calc.net import OFFLINE\n\n\n"
+        "tests/test_net.py": "import os\nimport socket\n\nimport pytest\n\n"
+                             "from calc.net import OFFLINE\n\n\n"
                              "def test_no_network():\n    assert OFFLINE\n"
                              "    open(os.path.expanduser('~/.prsynth-probe'), 'w').close()\n"
                              "    with pytest.raises(OSError):\n"
