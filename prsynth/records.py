@@ -146,7 +146,8 @@ class Selected:
     fail_to_pass: list[str] = field(default_factory=list)
     pass_to_pass: list[str] = field(default_factory=list)
     test_command: str = ""
-    environment: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, Any] = field(
+        default_factory=lambda: {"name": "", "python": "", "requirements": []})
 
     def to_dict(self) -> dict[str, Any]:
         record = asdict(self)

@@ -89,7 +89,8 @@ def test_explain_lists_every_feature_and_contributions_add_up(store):
     query_id = add(store, 1, GOOD, files=["tidewater/io.py"], license="GPL-3.0")
     score_queries(store)
     detail = explain(store, query_id)
-    assert [row["feature"] for row in detail["features"]] == [f for f in FEATURES if f != "judge"]
+    assert [row["feature"] for row in detail["features"]] == [
+        f for f in FEATURES if f not in ("judge", "verified")]
     total = sum(row["contribution"] for row in detail["features"])
     assert total == pytest.approx(detail["quality"], abs=1e-3)
     assert detail["stored_quality"] == detail["quality"]
