@@ -116,7 +116,8 @@ def verify(store: Store, config: Config, options: VerifyOptions,
     remove_stale_worktrees(root / "worktrees")
     report.tasks = len(todo)
     tally = Tally()
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
         futures = {pool.submit(_verify_one, store_clone(store, config, root, pr), pr,
                                runner, timeout, root): pr for pr in todo}
         for future in as_completed(futures):
@@ -132,6 +133,8 @@ def verify(store: Store, config: Config, options: VerifyOptions,
                 progress(len(report.results), len(todo))
             if on_result:
                 on_result(tally)
+    finally:  # Ctrl-C: tasks not started are dropped; those in flight end or time out
+        pool.shutdown(wait=True, cancel_futures=True)
     report.env_cache_hits, report.env_cache_misses = envs.hits, envs.misses
     return report
 
