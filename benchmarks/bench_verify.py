@@ -72,10 +72,13 @@ def main() -> None:
     for status, count in report.statuses.most_common():
         print(f"  {status:22} {count:3}  {count / total:6.1%}")
     print(f"verified: {report.statuses['verified'] / total:.1%} (target >= 60%)")
-    warm = [r.durations["total"] for r in report.results if r.env_cache_hit]
+    warm = sorted((r.durations["total"], r.pr_id) for r in report.results if r.env_cache_hit)
     if warm:
-        print(f"warm-cache task: median {statistics.median(warm):.1f} s, max {max(warm):.1f} s "
-              f"over {len(warm)} tasks (target < 60 s)")
+        times = [t for t, _ in warm]
+        under = sum(1 for t in times if t < 60)
+        print(f"warm-cache task: median {statistics.median(times):.1f} s, max {max(times):.1f} s"
+              f" over {len(warm)} tasks; {under} of them under 60 s (target < 60 s)")
+        print("  slowest: " + ", ".join(f"{pr} {t:.0f} s" for t, pr in warm[-3:]))
     lookups = report.env_cache_hits + report.env_cache_misses
     if lookups:
         print(f"environment cache: {report.env_cache_hits}/{lookups} hits = "

@@ -20,6 +20,7 @@ from prsynth.crawl.run import crawl_git
 from prsynth.records import Query
 from prsynth.stages.verify import VerifyOptions, verify
 from prsynth.store import Store
+from prsynth.verify.environment import combined_requirements
 from prsynth.verify.tests_run import network_isolation
 from tests.support.gitrepos import GitRepoBuilder
 
@@ -279,3 +280,13 @@ def test_a_python_that_does_not_run_is_one_line_naming_the_key(run_cli, tmp_path
     assert result.output.strip().splitlines() == [
         "Error: [verify] python '/no/such/python': cannot run it; name an installed Python "
         "interpreter"]
+
+
+def test_test_requirements_keep_the_extras_of_the_package_they_install(tmp_path):
+    (tmp_path / "requirements-tests.txt").write_text(
+        "-e .[all]\n-r requirements-lint.txt\npytest >=4.4.0,<9.0.0  # the runner\n")
+    (tmp_path / "requirements-lint.txt").write_text("ruff ==0.2.0\n")
+    (tmp_path / "requirements-tests37.txt").write_text("pytest==7.0\n")
+    lines, extras = combined_requirements(tmp_path)
+    assert lines == ["ruff ==0.2.0", "pytest >=4.4.0,<9.0.0"]
+    assert extras == ["test", "tests", "testing", "all"]

@@ -27,6 +27,10 @@ TEST_REQUIREMENTS = re.compile(
     r"^(requirements[^/]*/)?[^/]*(test|tests|testing)[^/]*\.(txt|in)$", re.IGNORECASE
 )
 TEST_NAMES = ("test", "tests", "testing")
+# "-e .[all]" or ".[dev,test]" in a requirements file: the package itself, with extras
+SELF_INSTALL = re.compile(r"^(?:(?:-e|--editable)\s+)?[\"']?\.[/\\]?(?:\[([\w,\s-]*)\])?[\"']?$")
+# Bumped when what an environment holds changes, so cached ones are rebuilt.
+ENV_VERSION = 2
 READY = ".prsynth-ready.json"
 LOG_TAIL = 4000
 
@@ -81,7 +85,7 @@ def as_of_month(commit_date: str) -> str:
 def dependency_key(worktree: Path, repo: str, python: str, as_of: str = "") -> str:
     """The environment's identity: repository, interpreter, package cut-off date and every
     dependency file."""
-    digest = hashlib.sha256(f"{repo}\0{python}\0{as_of}".encode())
+    digest = hashlib.sha256(f"{ENV_VERSION}\0{repo}\0{python}\0{as_of}".encode())
     for rel in [*PACKAGE_FILES, *requirements_files(worktree)]:
         path = worktree / rel
         if path.is_file():
@@ -89,18 +93,21 @@ def dependency_key(worktree: Path, repo: str, python: str, as_of: str = "") -> s
     return f"{repo.replace('/', '+')}-{digest.hexdigest()[:16]}"
 
 
-def combined_requirements(worktree: Path) -> list[str]:
-    """Requirement lines from the test requirements files (with `-r` includes inlined,
-    editable and local-path lines dropped: the package is installed on its own) and
-    from the pyproject's test dependency groups."""
+def combined_requirements(worktree: Path) -> tuple[list[str], list[str]]:
+    """(requirement lines, extras of the package): the lines of the test requirements
+    file (with `-r` includes inlined; editable and local-path lines dropped, the package
+    is installed on its own, but the extras they name are kept) and of the pyproject's
+    test dependency groups."""
     lines: list[str] = []
+    extras = list(TEST_NAMES)
     for rel in requirements_files(worktree):
-        lines.extend(_requirement_lines(worktree / rel, worktree, set()))
+        lines.extend(_requirement_lines(worktree / rel, worktree, set(), extras))
     lines.extend(_test_groups(worktree / "pyproject.toml"))
-    return list(dict.fromkeys(lines))
+    return list(dict.fromkeys(lines)), list(dict.fromkeys(extras))
 
 
-def _requirement_lines(path: Path, worktree: Path, seen: set[Path]) -> list[str]:
+def _requirement_lines(path: Path, worktree: Path, seen: set[Path],
+                       extras: list[str]) -> list[str]:
     if path in seen or not path.is_file():
         return []
     seen.add(path)
@@ -112,7 +119,9 @@ def _requirement_lines(path: Path, worktree: Path, seen: set[Path]) -> list[str]
         if line.startswith(("-r ", "--requirement ")):
             target = (path.parent / line.split(None, 1)[1]).resolve()
             if worktree.resolve() in target.parents:
-                lines.extend(_requirement_lines(target, worktree, seen))
+                lines.extend(_requirement_lines(target, worktree, seen, extras))
+        elif match := SELF_INSTALL.match(line):
+            extras.extend(e.strip() for e in (match.group(1) or "").split(",") if e.strip())
         elif not line.startswith(("-", ".", "/", "file:")):
             lines.append(line)
     return lines
@@ -190,8 +199,9 @@ class EnvironmentCache:
         started = time.monotonic()
         log: list[str] = []
         requirements = path.parent / f"{key}.requirements.txt"
-        requirements.write_text("\n".join(["pytest", *combined_requirements(worktree)]) + "\n")
-        package = f"{worktree}[{','.join(TEST_NAMES)}]"
+        lines, extras = combined_requirements(worktree)
+        requirements.write_text("\n".join(["pytest", *lines]) + "\n")
+        package = f"{worktree}[{','.join(extras)}]"
         try:
             if self.uv:
                 self._step(log, [self.uv, "venv", "-q", "-p", self.python, str(path)])
