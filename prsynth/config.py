@@ -121,6 +121,18 @@ class Config:
     sources: list[SourceConfig] = field(default_factory=list)
     path: str = ""  # the file it was read from, "" for defaults
 
+    def override(self, section: str, **flags: Any) -> Config:
+        """A copy with the flags that were given (not None) set in `[section]`.
+
+        The one way command-line flags beat the file: every command resolves its config
+        here and passes the result down, so no stage reads defaults of its own.
+        """
+        given = {key: value for key, value in flags.items() if value is not None}
+        if not given:
+            return self
+        part = dataclasses.replace(getattr(self, section), **given)
+        return dataclasses.replace(self, **{section: part})
+
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Read `path` (or ./prsynth.toml when present) and apply environment overrides."""

@@ -8,9 +8,10 @@ import pytest
 
 from prsynth.config import Config
 from prsynth.errors import ConfigError, MissingStageError
+from prsynth.selection.marks import mark_query
 from prsynth.selection.methods import SelectionError
 from prsynth.selection.records import stored_selection
-from prsynth.selection.run import SelectOptions, mark_query, select_queries
+from prsynth.selection.run import SelectOptions, select_queries
 from prsynth.stages.registry import stale_stages
 from prsynth.store import Store
 from prsynth.text.diffs import file_diffs, is_test_path

@@ -8,7 +8,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from prsynth.crawl.run import crawl_import
-from prsynth.llm.backend import OFFLINE_MODEL, OfflineBaseline, OpenAIChat
+from prsynth.llm.backend import OFFLINE_MODEL
+from prsynth.llm.offline import OfflineBaseline
+from prsynth.llm.openai_chat import OpenAIChat
 from prsynth.llm.prompts import load_template
 from prsynth.records import FileChange, PullRequest
 from prsynth.resources import sample_prs_path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,7 @@ import click
 
 from prsynth.config import Config
 from prsynth.errors import PrsynthError
+from prsynth.progress import Progress, quiet
 from prsynth.store import Store
 
 
@@ -38,7 +39,7 @@ pass_run = click.make_pass_decorator(RunContext)
 
 
 class PrsynthGroup(click.Group):
-    """Turns library errors into one-line messages with DESIGN.md's exit codes."""
+    """Turns library errors into one-line messages with the exit codes of docs/architecture.md."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -60,18 +61,19 @@ def echo_json(value: Any) -> None:
 
 
 @contextlib.contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+def progress_bar(label: str) -> Iterator[Progress]:
     """A progress callback: a bar on a terminal (stderr), nothing otherwise."""
     if not sys.stderr.isatty():
-        yield lambda done, total: None
+        yield quiet
         return
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import Progress as Bar
 
-    with Progress(console=Console(stderr=True), transient=True) as bar:
+    with Bar(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=None)
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+        def update(step: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{label}: {step}" if step else label,
+                       completed=done, total=total)
 
         yield update

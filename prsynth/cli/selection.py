@@ -43,7 +43,7 @@ def command(run: RunContext, output: str | None, weights_file: str | None, as_js
     config = with_weights(run.config, weights_file)
     options = SelectOptions.from_config(config.select, **flags)
     with progress_bar("selecting") as bar:
-        result = select_queries(run.store(), config, options, lambda s, d, t: bar(d, t))
+        result = select_queries(run.store(), config, options, bar)
     if output:
         write_records(result.records, output)
     if as_json:

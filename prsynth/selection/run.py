@@ -1,11 +1,10 @@
 """`prsynth select`: bring the upstream stages up to date, choose k queries, store the run,
-and build the Selected records (DESIGN.md) with a summary a researcher can check."""
+and build the Selected records (docs/architecture.md) with a summary a researcher can check."""
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -13,6 +12,7 @@ import numpy as np
 
 from prsynth.config import Config, SelectConfig
 from prsynth.errors import ConfigError, MissingStageError
+from prsynth.progress import Progress, quiet
 from prsynth.selection.methods import (
     DEFAULT_NEIGHBOURS,
     METHODS,
@@ -23,13 +23,10 @@ from prsynth.selection.methods import (
     select_diverse,
 )
 from prsynth.selection.records import build_records
-from prsynth.stages.registry import run_stage, stale_stages
+from prsynth.stages.registry import bring_up_to_date
 from prsynth.store import Store
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[str, int, int], None]
-MARKS = ("pin", "reject")
 
 
 @dataclass
@@ -95,19 +92,6 @@ class SelectionResult:
     stages_run: list[str]
 
 
-def bring_up_to_date(
-    store: Store, config: Config, progress: Progress | None = None
-) -> list[str]:
-    """Run every missing or stale upstream stage (embed, score, dedupe, cluster) in order."""
-    ran = []
-    for stage in stale_stages(store, config):
-        log.info("running stale stage %s", stage)
-        report = (lambda d, t, s=stage: progress(s, d, t)) if progress else None
-        run_stage(store, config, stage, report)
-        ran.append(stage)
-    return ran
-
-
 def gather_candidates(store: Store, config: Config, min_quality: float) -> Candidates:
     """Non-duplicate, non-rejected queries at or above `min_quality`, plus every pinned one."""
     model = config.embed.model
@@ -147,7 +131,7 @@ def _codes(labels: list[Any]) -> np.ndarray:
 
 
 def select_queries(
-    store: Store, config: Config, options: SelectOptions, progress: Progress | None = None,
+    store: Store, config: Config, options: SelectOptions, progress: Progress = quiet,
 ) -> SelectionResult:
     """Choose `options.k` queries, store the run under a name, return records and summary."""
     options.check()
@@ -218,18 +202,3 @@ def summarize(
         "random_coverage": round(baseline, 4),
         "coverage_vs_random": round(covered / baseline - 1, 4) if baseline > 0 else None,
     }
-
-
-def mark_query(store: Store, query_id: str, mark: str | None, note: str = "") -> str:
-    """Pin or reject a query (None clears its mark); return what was done, in words."""
-    if store.get_query(query_id) is None:
-        raise ConfigError(
-            f"query {query_id!r} does not exist; list query ids with `prsynth export queries`"
-        )
-    if mark is None:
-        return f"cleared the mark of {query_id}" if store.clear_mark(query_id) \
-            else f"{query_id} had no mark"
-    if mark not in MARKS:
-        raise ConfigError(f"mark {mark!r} is unknown; use pin or reject")
-    store.set_mark(query_id, mark, note)
-    return f"{'pinned' if mark == 'pin' else 'rejected'} {query_id}"

@@ -19,13 +19,14 @@ import heapq
 import logging
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import git
 
 from prsynth.errors import ConfigError, SourceError
+from prsynth.progress import Progress, quiet
 from prsynth.records import FileChange, PullRequest, check_repo_name, is_bot
 from prsynth.text.diffs import section_status, truncate_diff
 
@@ -120,7 +121,7 @@ class LocalGitSource:
     def pull_requests(
         self,
         skip: set[str] | frozenset[str] = frozenset(),
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress = quiet,
     ) -> Iterator[PullRequest]:
         """Yield full PR records, skipping ids in `skip` before any diff is read."""
         todo = [c for c in self.pr_commits() if f"{self.repo_name}#{c.number}" not in skip]
@@ -129,8 +130,7 @@ class LocalGitSource:
             diffs = self._diffs(batch)
             for commit, (files, diff) in zip(batch, diffs, strict=True):
                 yield self._record(commit, files, diff)
-            if progress:
-                progress(start + len(batch), len(todo))
+            progress(self.repo_name, start + len(batch), len(todo))
 
     def _record(self, c: PrCommit, files: list[FileChange], diff: str) -> PullRequest:
         diff, truncated = truncate_diff(diff, self.max_diff_bytes)

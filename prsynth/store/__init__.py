@@ -4,7 +4,7 @@
 in its own module, over `StoreCore` (connection, migrations, transactions).
 """
 
-from prsynth.store.core import StoreCore, fingerprint, utcnow
+from prsynth.store.core import StoreCore, fingerprint, text_hash, utcnow
 from prsynth.store.github import GitHubStore
 from prsynth.store.llm import LLMStore
 from prsynth.store.prs import PullRequestStore
@@ -19,4 +19,4 @@ class Store(
     """Open (creating and migrating if needed) the store at `path`."""
 
 
-__all__ = ["Store", "StoreCore", "fingerprint", "utcnow"]
+__all__ = ["Store", "StoreCore", "fingerprint", "text_hash", "utcnow"]

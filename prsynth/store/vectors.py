@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from prsynth.store.core import StoreCore, utcnow
-
-
-def text_hash(text: str) -> str:
-    """The embedding cache key of a text: sha256 of its exact UTF-8 bytes."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+from prsynth.store.core import StoreCore, text_hash, utcnow
 
 
 @dataclass(frozen=True)
