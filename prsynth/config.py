@@ -108,6 +108,20 @@ class SelectConfig:
 
 
 @dataclass
+class RunConfig:
+    """`prsynth run`, the scheduled job: which steps run and where the outputs go."""
+
+    out_dir: str = ""  # default: prsynth-out/ next to the store
+    synth: bool = True  # synthesize requests for new PRs with [llm] (within max_cost)
+    prompt: str = "vibe_request"
+    select: bool = True
+    selection_name: str = "scheduled"  # replaced by each run, so `export selected` finds it
+    exports: list[str] = field(default_factory=lambda: ["selected", "queries"])
+    format: str = "jsonl"
+    report: bool = True
+
+
+@dataclass
 class Config:
     store: str = DEFAULT_STORE
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
@@ -118,6 +132,7 @@ class Config:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     score: ScoreConfig = field(default_factory=ScoreConfig)
     select: SelectConfig = field(default_factory=SelectConfig)
+    run: RunConfig = field(default_factory=RunConfig)
     sources: list[SourceConfig] = field(default_factory=list)
     path: str = ""  # the file it was read from, "" for defaults
 

@@ -26,7 +26,7 @@ def check_sources(sources: Sequence[SourceConfig]) -> None:
     """Refuse a config whose [[sources]] cannot run, naming the entry and key."""
     if not sources:
         raise ConfigError(
-            "the config has no [[sources]] entries; add some (see README 'Scheduled crawls')"
+            "the config has no [[sources]] entries; add some (see README 'Scheduled runs')"
             " or use `prsynth crawl github|git|import`"
         )
     for index, source in enumerate(sources):
