@@ -105,6 +105,7 @@ class SelectConfig:
     per_cluster_cap: int = 0
     seed: int = 0
     quality_weight: float = 1.0
+    neighbours: int = 256  # each candidate's nearest neighbours in the k-NN graph
 
 
 @dataclass

@@ -21,7 +21,7 @@ from prsynth.outputs.export import write_records
 from prsynth.outputs.report import build_report, write_report
 from prsynth.progress import Progress, quiet
 from prsynth.resources import sample_prs_path
-from prsynth.selection.run import SelectOptions, select_queries
+from prsynth.selection.run import select_queries
 from prsynth.stages.synth import SynthOptions, synthesize
 from prsynth.store import Store
 
@@ -71,8 +71,8 @@ def run_demo(out: str | Path, *, k: int = 78, say: Say = lambda line: None,
             return report.summary() + " — offline baseline, not an LLM"
 
         def choose() -> str:
-            options = SelectOptions.from_config(config.select, k=k)
-            selection = select_queries(store, config, options, progress)
+            selection = select_queries(store, config.override("select", k=k),
+                                       progress=progress)
             write_records(selection.records, result.selected)
             result.chosen = len(selection.records)
             ran = ", ".join(selection.stages_run) or "nothing stale"

@@ -24,7 +24,7 @@ from prsynth.outputs.report import build_report, write_report
 from prsynth.progress import Progress, quiet
 from prsynth.selection.methods import SelectionError
 from prsynth.selection.records import stored_selection
-from prsynth.selection.run import SelectOptions, select_queries
+from prsynth.selection.run import select_queries
 from prsynth.sources.base import CrawlReport
 from prsynth.stages.registry import bring_up_to_date
 from prsynth.stages.synth import SynthOptions, synthesize
@@ -107,9 +107,9 @@ def run_pipeline(
     ran = bring_up_to_date(store, config, progress)
     note(f"stages: {'ran ' + ', '.join(ran) if ran else 'all up to date'}")
     if config.run.select:
-        options = SelectOptions.from_config(config.select, name=config.run.selection_name)
         try:
-            result = select_queries(store, config, options, progress)
+            result = select_queries(store, config, name=config.run.selection_name,
+                                    progress=progress)
         except SelectionError as exc:  # e.g. fewer candidates than k while a crawl grows
             note(f"select: not run yet ({exc})")
         else:

@@ -13,7 +13,7 @@ from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
 from prsynth.cli.score import WEIGHTS, with_weights
 from prsynth.outputs.export import write_records
 from prsynth.selection.methods import METHODS
-from prsynth.selection.run import SelectOptions, select_queries
+from prsynth.selection.run import select_queries
 
 
 @click.command("select")
@@ -42,9 +42,10 @@ def command(run: RunContext, output: str | None, weights_file: str | None, as_js
     if output == "-" and as_json:
         raise click.UsageError("-o - and --json both write to stdout; pass -o FILE")
     config = with_weights(run.config, weights_file)
-    options = SelectOptions.from_config(config.select, **flags)
+    name = flags.pop("name")
+    config = config.override("select", **flags)
     with progress_bar("selecting") as bar:
-        result = select_queries(run.store(), config, options, bar)
+        result = select_queries(run.store(), config, name=name or "", progress=bar)
     if output:
         write_records(result.records, output)
     if as_json:

@@ -14,7 +14,6 @@ from prsynth.config import Config, SelectConfig
 from prsynth.errors import ConfigError, MissingStageError
 from prsynth.progress import Progress, quiet
 from prsynth.selection.methods import (
-    DEFAULT_NEIGHBOURS,
     METHODS,
     Constraints,
     SelectionError,
@@ -29,45 +28,25 @@ from prsynth.store import Store
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class SelectOptions:
-    """The knobs of one selection run (config `[select]`, overridden by flags)."""
-
-    k: int = 78
-    method: str = "facility"
-    seed: int = 0
-    min_quality: float = 0.0
-    per_repo_cap: int = 0
-    per_cluster_cap: int = 0
-    quality_weight: float = 1.0
-    neighbours: int = DEFAULT_NEIGHBOURS
-    name: str = ""
-
-    @classmethod
-    def from_config(cls, config: SelectConfig, **flags: Any) -> SelectOptions:
-        values = {
-            "k": config.k, "method": config.method, "seed": config.seed,
-            "min_quality": config.min_quality, "per_repo_cap": config.per_repo_cap,
-            "per_cluster_cap": config.per_cluster_cap, "quality_weight": config.quality_weight,
-        }
-        values.update({key: value for key, value in flags.items() if value is not None})
-        return cls(**values)
-
-    def check(self) -> None:
-        if self.method not in METHODS:
-            raise ConfigError(
-                f"--method {self.method!r} is unknown; use one of {', '.join(METHODS)}"
-            )
-        if self.k < 1:
-            raise SelectionError(f"--k {self.k} must be at least 1")
-        if not 0.0 <= self.min_quality <= 1.0:
-            raise ConfigError(f"--min-quality {self.min_quality} must be in [0, 1]")
-        if not self.quality_weight >= 0:
-            raise ConfigError(f"--quality-weight {self.quality_weight} must be 0 or more")
-        for flag, cap in (("--per-repo-cap", self.per_repo_cap),
-                          ("--per-cluster-cap", self.per_cluster_cap)):
-            if cap < 0:
-                raise ConfigError(f"{flag} {cap} must be 0 (no cap) or more")
+def check_select(options: SelectConfig) -> None:
+    """Refuse settings no selection can run with, naming the flag."""
+    if options.method not in METHODS:
+        raise ConfigError(
+            f"--method {options.method!r} is unknown; use one of {', '.join(METHODS)}"
+        )
+    if options.k < 1:
+        raise SelectionError(f"--k {options.k} must be at least 1")
+    if not 0.0 <= options.min_quality <= 1.0:
+        raise ConfigError(f"--min-quality {options.min_quality} must be in [0, 1]")
+    if not options.quality_weight >= 0:
+        raise ConfigError(f"--quality-weight {options.quality_weight} must be 0 or more")
+    for flag, cap in (("--per-repo-cap", options.per_repo_cap),
+                      ("--per-cluster-cap", options.per_cluster_cap)):
+        if cap < 0:
+            raise ConfigError(f"{flag} {cap} must be 0 (no cap) or more")
+    if options.neighbours < 1:
+        raise ConfigError(f"config key 'select.neighbours' must be at least 1, got "
+                          f"{options.neighbours}")
 
 
 @dataclass
@@ -131,10 +110,12 @@ def _codes(labels: list[Any]) -> np.ndarray:
 
 
 def select_queries(
-    store: Store, config: Config, options: SelectOptions, progress: Progress = quiet,
+    store: Store, config: Config, *, name: str = "", progress: Progress = quiet,
 ) -> SelectionResult:
-    """Choose `options.k` queries, store the run under a name, return records and summary."""
-    options.check()
+    """Choose `[select] k` queries, store the run as `name` (default selection-N; an
+    existing name is replaced), return its records and summary."""
+    options = config.select
+    check_select(options)
     stages_run = bring_up_to_date(store, config, progress)
     pool = gather_candidates(store, config, options.min_quality)
     if not pool.ids:
@@ -165,10 +146,10 @@ def select_queries(
     summary = summarize(records, pool, chosen, options.seed)
     latest = store.latest_selection()
     number = latest["id"] + 1 if latest else 1
-    while not options.name and store.find_selection(f"selection-{number}"):
+    while not name and store.find_selection(f"selection-{number}"):
         number += 1
-    name = options.name or f"selection-{number}"
-    params = {key: value for key, value in asdict(options).items() if key != "name"}
+    name = name or f"selection-{number}"
+    params = asdict(options)
     selection_id = store.save_selection(
         name, k=options.k, method=options.method, seed=options.seed, params=params,
         summary=summary, items=items,
