@@ -19,7 +19,8 @@ from prsynth.errors import ConfigError, MissingStageError
 from prsynth.progress import Progress
 from prsynth.stages.embed import check_vectors
 from prsynth.store import Store, fingerprint, text_hash
-from prsynth.store.vectors import Duplicate, QuerySource
+from prsynth.store.clusters import Duplicate
+from prsynth.store.queries import QuerySource
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from prsynth.config import Config
 from prsynth.errors import ConfigError
 from prsynth.progress import Progress
 from prsynth.store import Store, fingerprint
-from prsynth.store.selection import ScoreInput
+from prsynth.store.queries import ScoreInput
 from prsynth.text.diffs import is_test_path
 
 log = logging.getLogger(__name__)
