@@ -22,6 +22,7 @@ from prsynth.stages.verify import VerifyOptions, verify
 from prsynth.store import Store
 from prsynth.verify.environment import combined_requirements
 from prsynth.verify.tests_run import network_isolation
+from tests.support.bundles import clone_bundle
 from tests.support.gitrepos import GitRepoBuilder
 
 PYPROJECT = """[build-system]
@@ -247,18 +248,11 @@ def test_docker_runner_without_a_daemon_is_refused_in_one_line(run_cli):
     assert "docker" in result.output.lower() and len(result.output.strip().splitlines()) == 1
 
 
-BUNDLES = Path(__file__).resolve().parents[2] / "shared" / "repos"
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not (BUNDLES / "pallets+jinja.bundle").exists(),
-                    reason="needs ../shared/repos/pallets+jinja.bundle")
 def test_a_real_jinja_fix_verifies_from_its_history(tmp_path, verify_cache):
     """pallets/jinja#1665 (Dec 2024): its regression test fails at the base commit and
     passes with the fix; the other tests of the file pass both times."""
-    clone = tmp_path / "jinja"
-    subprocess.run(["git", "clone", "-q", str(BUNDLES / "pallets+jinja.bundle"), str(clone)],
-                   check=True)
+    clone = clone_bundle("pallets+jinja", tmp_path / "jinja")
     config_file = tmp_path / "prsynth.toml"
     config_file.write_text(f'[verify]\ncache_dir = "{verify_cache}"\n')
     with Store(tmp_path / "prsynth.db") as store:

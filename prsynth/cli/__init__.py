@@ -51,17 +51,18 @@ def _register() -> None:
         export,
         mark,
         report,
+        run,
         score,
         selection,
-        selections,
         stats,
         synth,
         verify,
     )
 
     for module in (crawl, export, stats, synth, embed, dedupe, dupes, cluster, clusters, score,
-                   selection, selections, verify, mark, report, demo):
+                   selection, verify, mark, report, run, demo):
         cli.add_command(module.command)
+    cli.add_command(selection.selections_command)
 
 
 _register()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from prsynth.cli._common import RunContext, echo_json, noted_progress_bar, pass_run
+from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
 from prsynth.stages.verify import VerifyOptions, verify
 
 
@@ -29,9 +29,8 @@ def command(run: RunContext, candidates: bool, limit: int, jobs: int | None,
     This RUNS THE REPOSITORY'S CODE (its build and its tests) on this machine."""
     options = VerifyOptions(candidates=candidates, limit=limit, jobs=jobs or 0,
                             timeout=timeout or 0.0, runner=runner or "")
-    with noted_progress_bar("verifying") as (progress, note):
-        report = verify(run.store(), run.config, options, progress,
-                        on_result=lambda tally: note(tally.line()))
+    with progress_bar("verifying") as progress:
+        report = verify(run.store(), run.config, options, progress)
     if as_json:
         echo_json(report.to_dict())
     click.echo(report.summary(), err=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 from prsynth.config import Config
 from prsynth.errors import ConfigError, MissingStageError
+from prsynth.progress import Progress, quiet
 from prsynth.store import Store, fingerprint
 from prsynth.text.diffs import normalized_diff_hash
 from prsynth.verify.environment import EnvironmentCache
@@ -24,7 +24,6 @@ from prsynth.verify.tests_run import network_isolation
 from prsynth.verify.workspace import WorkspaceError, cached_clone, remove_stale_worktrees
 
 VERIFY_VERSION = "1"
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -89,9 +88,9 @@ def task_fingerprint(pr: Any, environment: str) -> str:
 
 
 def verify(store: Store, config: Config, options: VerifyOptions,
-           progress: Progress | None = None,
-           on_result: Callable[[Tally], None] | None = None) -> VerifyReport:
-    """Verify the tasks `options` names; results go to the store one task at a time."""
+           progress: Progress = quiet) -> VerifyReport:
+    """Verify the tasks `options` names; results go to the store one task at a time.
+    Progress counts tasks; its step reads "N verified, M failed"."""
     jobs = options.jobs or config.verify.jobs
     timeout = options.timeout or config.verify.timeout
     if jobs < 1 or timeout <= 0:
@@ -129,10 +128,7 @@ def verify(store: Store, config: Config, options: VerifyOptions,
             report.results.append(result)
             tally.verified += result.status == "verified"
             tally.failed += result.status != "verified"
-            if progress:
-                progress(len(report.results), len(todo))
-            if on_result:
-                on_result(tally)
+            progress(tally.line(), len(report.results), len(todo))
     finally:  # Ctrl-C: tasks not started are dropped; those in flight end or time out
         pool.shutdown(wait=True, cancel_futures=True)
     report.env_cache_hits, report.env_cache_misses = envs.hits, envs.misses

@@ -1,4 +1,5 @@
-"""Verification results and the local clone each repository was crawled from."""
+"""Tables `verifications` and `repo_clones`: verification results and the local clone each
+repository was crawled from."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ COLUMNS = ("pr_id", "environment", "status", "detail", "fail_to_pass", "pass_to_
            "durations", "logs", "fingerprint", "verified_at")
 
 
-class VerifyStore(StoreCore):
+class VerificationTables(StoreCore):
     def put_verification(self, result: dict[str, Any], fingerprint: str) -> None:
         """Store one task's result in its own transaction, replacing an older one."""
         row = dict(result, fingerprint=fingerprint, verified_at=utcnow())
