@@ -285,7 +285,8 @@ def test_verified_only_selects_verified_tasks_whose_records_carry_the_test_lists
         from prsynth.outputs.report import build_report
         from prsynth.stages.score import explain
 
-        assert {r["verify_status"] for r in build_report(store).selected} == {"verified"}
+        assert {r["verify_status"] for r in build_report(store, Config()).selected} == {
+            "verified"}
         features = explain(store, rows[0]["query_id"])["features"]
         assert {"feature": "verified", "value": 1.0}.items() <= next(
             f for f in features if f["feature"] == "verified").items()
