@@ -15,7 +15,7 @@ from pathlib import Path
 from github import GithubException
 from github.PullRequest import PullRequest as GithubPull
 
-from prsynth.config import Config, SourceConfig
+from prsynth.config import Config, FiltersConfig, SourceConfig
 from prsynth.crawl.filters import (
     DropBots,
     DropUnmerged,
@@ -23,6 +23,7 @@ from prsynth.crawl.filters import (
     default_filters,
     first_drop_reason,
 )
+from prsynth.crawl.recheck import recheck_stored
 from prsynth.errors import ConfigError, PartialFailure, PrsynthError, SourceError, StoreError
 from prsynth.records import PullRequest, check_repo_name, is_bot
 from prsynth.sources.dumps import BadLine, DumpSource
@@ -39,6 +40,7 @@ from prsynth.sources.github.client import (
 from prsynth.sources.local_git import LocalGitSource
 from prsynth.store import Store, fingerprint
 from prsynth.store.github import GitHubCursor
+from prsynth.text.personal import scrub_pr
 from prsynth.text.redact import redact_pr
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,8 @@ class CrawlReport:
     skipped: Counter[str] = field(default_factory=Counter)
     bad_lines: list[BadLine] = field(default_factory=list)
     redacted: int = 0  # stored PRs in which secrets were replaced by placeholders
+    # PRs stored earlier that the filters drop now (left out of synth and select)
+    rechecked: Counter[str] = field(default_factory=Counter)
     error: str = ""
     exit_code: int = 0  # of the error: 2 bad input, 3 request budget spent, else 1
     requests: int = 0  # API requests this source used
@@ -69,7 +73,7 @@ class CrawlReport:
         return {
             "source": self.source, "new": self.new, "updated": self.updated,
             "unchanged": self.unchanged, "skipped": dict(sorted(self.skipped.items())),
-            "redacted": self.redacted,
+            "redacted": self.redacted, "rechecked": dict(sorted(self.rechecked.items())),
             "bad_lines": [{"line": b.line, "reason": b.reason} for b in self.bad_lines],
             "error": self.error, "requests": self.requests,
             "rate_limit_left": self.rate_limit_left,
@@ -82,6 +86,9 @@ class CrawlReport:
             line += f", {len(self.bad_lines)} bad lines"
         if self.redacted:
             line += f", secrets redacted in {self.redacted}"
+        if self.rechecked:
+            now = ", ".join(f"{n} {r}" for r, n in sorted(self.rechecked.items()))
+            line += f"; stored before, dropped now: {now}"
         if self.requests:
             left = "unknown" if self.rate_limit_left is None else self.rate_limit_left
             line += f"; {self.requests} requests, rate limit {left} left"
@@ -98,14 +105,18 @@ def crawl_git(
     include_bots: bool = False,
     max_diff_bytes: int = 200_000,
     filters: list[PullRequestFilter] | None = None,
+    tasks: FiltersConfig | None = None,
     progress: Progress | None = None,
 ) -> CrawlReport:
-    """Store merged PRs found in a local clone; PRs already stored are not read again."""
+    """Store merged PRs found in a local clone; PRs already stored are not read again, but
+    the filters run over them again (`recheck_stored`)."""
     source = LocalGitSource(path, repo, since=since, max_diff_bytes=max_diff_bytes)
     report = CrawlReport(source=repo)
-    chain = filters if filters is not None else default_filters(include_bots=include_bots)
+    chain = filters if filters is not None else default_filters(include_bots=include_bots,
+                                                                 tasks=tasks)
     known = store.pr_ids(repo)
     report.unchanged = len(known)
+    report.rechecked = recheck_stored(store, chain, repo)
     prs = source.pull_requests(skip=known, progress=progress)
     store_prs(store, prs, chain, report, limit=limit, stage_item="crawl")
     if report.new:
@@ -120,13 +131,17 @@ def crawl_import(
     include_bots: bool = False,
     max_diff_bytes: int = 200_000,
     filters: list[PullRequestFilter] | None = None,
+    tasks: FiltersConfig | None = None,
 ) -> CrawlReport:
-    """Load PR records from a JSONL dump; records already stored are kept as they are."""
+    """Load PR records from a JSONL dump; records already stored are kept as they are, and
+    the filters run over the stored PRs of every repository the dump holds again."""
     source = DumpSource(path, max_diff_bytes=max_diff_bytes)
     report = CrawlReport(source=str(path))
-    chain = filters if filters is not None else default_filters(include_bots=include_bots)
+    chain = filters if filters is not None else default_filters(include_bots=include_bots,
+                                                                 tasks=tasks)
     known = store.pr_ids()
     repos: dict[str, PullRequest] = {}
+    seen_repos: set[str] = set()
 
     def fresh_prs() -> Iterable[PullRequest]:
         for item in source.records():
@@ -135,11 +150,14 @@ def crawl_import(
                 log.warning("%s line %d skipped: %s", path, item.line, item.reason)
             elif item.id in known:
                 report.unchanged += 1
+                seen_repos.add(item.repo)
             else:
                 repos.setdefault(item.repo, item)
                 yield item
 
     store_prs(store, fresh_prs(), chain, report, stage_item="crawl")
+    for name in sorted(seen_repos | set(repos)):
+        report.rechecked += recheck_stored(store, chain, name)
     for name, pr in repos.items():
         store.put_repo(name, license=pr.license, stars=pr.stars,
                        description=pr.repo_description, language=pr.repo_language)
@@ -172,6 +190,7 @@ def store_prs(
                 clean = redact_pr(pr)
                 if clean != pr:
                     report.redacted += 1
+                clean = scrub_pr(clean)
                 if store.put_pr(clean, replace=True):
                     if known is not None and pr.id in known:
                         report.updated += 1
@@ -206,10 +225,12 @@ def crawl_github(
     include_bots: bool = False,
     max_diff_bytes: int = 200_000,
     filters: list[PullRequestFilter] | None = None,
+    tasks: FiltersConfig | None = None,
     on_report: Callable[[CrawlReport], None] | None = None,
 ) -> list[CrawlReport]:
     """Crawl each repository in turn; one failing repository does not stop the others."""
-    chain = filters if filters is not None else default_filters(include_bots=include_bots)
+    chain = filters if filters is not None else default_filters(include_bots=include_bots,
+                                                                 tasks=tasks)
     chain = [DropUnmerged(), *chain]
     since_iso = _since(since)
     reports = []
@@ -250,6 +271,7 @@ def _crawl_github_repo(
     max_diff_bytes: int,
 ) -> None:
     check_repo_name(repo)
+    report.rechecked = recheck_stored(store, chain, repo)
     client.start_repository()
     source = GitHubSource(client, repo, cache=store, max_diff_bytes=max_diff_bytes)
     RepositoryPass(store, source, report, since=since, chain=chain).run(limit=limit)
@@ -464,6 +486,7 @@ def crawl_sources(
             min_changed_lines=source.min_changed_lines,
             max_changed_lines=source.max_changed_lines,
             exclude_paths=source.exclude_paths, licenses=source.licenses,
+            tasks=config.filters,
         )
         if source.kind == "github":
             api_url = source.api_url or settings.api_url

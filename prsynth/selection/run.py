@@ -22,6 +22,14 @@ from prsynth.selection.methods import (
     random_coverage,
     select_diverse,
 )
+from prsynth.selection.policy import (
+    AUTO,
+    auto_repo_cap,
+    nearest_pick_counts,
+    parse_quotas,
+    quota_groups,
+    why_sentence,
+)
 from prsynth.selection.records import build_records
 from prsynth.stages.registry import run_stage, stale_stages
 from prsynth.store import Store
@@ -40,11 +48,12 @@ class SelectOptions:
     method: str = "facility"
     seed: int = 0
     min_quality: float = 0.0
-    per_repo_cap: int = 0
+    per_repo_cap: int | str = AUTO  # "auto": see policy.auto_repo_cap; 0: no cap
     per_cluster_cap: int = 0
     quality_weight: float = 1.0
     neighbours: int = DEFAULT_NEIGHBOURS
     name: str = ""
+    quotas: dict[str, float] = field(default_factory=dict)  # task type → share of k
 
     @classmethod
     def from_config(cls, config: SelectConfig, **flags: Any) -> SelectOptions:
@@ -52,8 +61,18 @@ class SelectOptions:
             "k": config.k, "method": config.method, "seed": config.seed,
             "min_quality": config.min_quality, "per_repo_cap": config.per_repo_cap,
             "per_cluster_cap": config.per_cluster_cap, "quality_weight": config.quality_weight,
+            "quotas": parse_quotas(config.quotas),
         }
         values.update({key: value for key, value in flags.items() if value is not None})
+        if isinstance(values["quotas"], str):
+            values["quotas"] = parse_quotas(values["quotas"])
+        cap = values["per_repo_cap"]
+        if isinstance(cap, str) and cap != AUTO:
+            try:
+                values["per_repo_cap"] = int(cap)
+            except ValueError:
+                raise ConfigError(
+                    f"--per-repo-cap {cap!r} must be {AUTO!r} or a number (0: no cap)") from None
         return cls(**values)
 
     def check(self) -> None:
@@ -69,7 +88,7 @@ class SelectOptions:
             raise ConfigError(f"--quality-weight {self.quality_weight} must be 0 or more")
         for flag, cap in (("--per-repo-cap", self.per_repo_cap),
                           ("--per-cluster-cap", self.per_cluster_cap)):
-            if cap < 0:
+            if cap != AUTO and cap < 0:
                 raise ConfigError(f"{flag} {cap} must be 0 (no cap) or more")
 
 
@@ -84,6 +103,7 @@ class Candidates:
     clusters: list[int]
     pinned: list[int]
     excluded: dict[str, int] = field(default_factory=dict)
+    task_types: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -109,14 +129,19 @@ def bring_up_to_date(
 
 
 def gather_candidates(store: Store, config: Config, min_quality: float) -> Candidates:
-    """Non-duplicate, non-rejected queries at or above `min_quality`, plus every pinned one."""
+    """Task-worthy, non-duplicate, non-rejected queries at or above `min_quality`, plus every
+    pinned one. A query whose PR the crawl filters dropped after it was stored (not a
+    coding task) is never a candidate."""
     model = config.embed.model
     ids, vectors = store.query_vectors(model)
     scores = store.query_scores()
     clusters = store.clusters()
     duplicates = store.duplicate_query_ids()
     marks = store.marks()
-    repos = {s.query_id: s.repo for s in store.query_sources()}
+    sources = store.query_sources()
+    repos = {s.query_id: s.repo for s in sources}
+    not_tasks = store.task_dropped_pr_ids()
+    not_task_queries = {s.query_id for s in sources if s.pr_id in not_tasks}
     excluded: Counter[str] = Counter()
     keep = []
     for row, query_id in enumerate(ids):
@@ -125,6 +150,8 @@ def gather_candidates(store: Store, config: Config, min_quality: float) -> Candi
             excluded["rejected"] += 1
         elif mark == "pin":
             keep.append(row)
+        elif query_id in not_task_queries:
+            excluded["not_a_task"] += 1
         elif query_id in duplicates:
             excluded["duplicate"] += 1
         elif scores.get(query_id, 0.0) < min_quality:
@@ -132,7 +159,9 @@ def gather_candidates(store: Store, config: Config, min_quality: float) -> Candi
         else:
             keep.append(row)
     kept_ids = [ids[row] for row in keep]
+    types = store.query_task_types()
     return Candidates(
+        task_types=[types.get(q, "") or "unknown" for q in kept_ids],
         ids=kept_ids, vectors=vectors[keep] if keep else np.zeros((0, 1), np.float32),
         quality=np.array([scores.get(q, 0.0) for q in kept_ids], dtype=np.float64),
         repos=[repos.get(q, "") for q in kept_ids],
@@ -158,10 +187,14 @@ def select_queries(
             "no candidates left to select from (all duplicates, rejected or below "
             "--min-quality); lower --min-quality or clear marks with `prsynth mark --clear`"
         )
+    repo_cap = (auto_repo_cap(pool.repos, options.k) if options.per_repo_cap == AUTO
+                else int(options.per_repo_cap))
+    type_codes, type_caps, _ = quota_groups(pool.task_types, options.quotas, options.k)
     constraints = Constraints(
         repos=_codes(pool.repos), clusters=_codes(pool.clusters),
-        per_repo_cap=options.per_repo_cap, per_cluster_cap=options.per_cluster_cap,
-        pinned=pool.pinned,
+        per_repo_cap=repo_cap, per_cluster_cap=options.per_cluster_cap,
+        pinned=pool.pinned, task_types=type_codes if options.quotas else None,
+        task_type_caps=type_caps if options.quotas else {},
     )
     picks = select_diverse(
         options.method, pool.vectors, pool.quality, options.k, constraints=constraints,
@@ -177,8 +210,12 @@ def select_queries(
         for rank, p in enumerate(picks, 1)
     ]
     chosen = [p.index for p in picks]
+    explain_picks(store, items, pool, chosen, options.method)
     records = build_records(store, items)
     summary = summarize(records, pool, chosen, options.seed)
+    summary["per_repo_cap"] = repo_cap
+    if options.quotas:
+        summary["quotas"] = options.quotas
     latest = store.latest_selection()
     number = latest["id"] + 1 if latest else 1
     while not options.name and store.find_selection(f"selection-{number}"):
@@ -191,6 +228,23 @@ def select_queries(
     )
     log.info("stored selection %s (%d items)", name, len(items))
     return SelectionResult(selection_id, name, records, summary, stages_run)
+
+
+def explain_picks(store: Store, items: list[dict[str, Any]], pool: Candidates,
+                  chosen: list[int], method: str) -> None:
+    """Give each item's `why` a readable `reason` beside its numbers (and `covers`: how
+    many candidates have it as their closest pick)."""
+    labels = store.cluster_labels()
+    covers = nearest_pick_counts(pool.vectors, chosen)
+    order = np.argsort(-pool.quality, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(1, len(order) + 1)
+    for item, index, count in zip(items, chosen, covers, strict=True):
+        item["why"]["covers"] = int(count)
+        label = labels.get(item["cluster"], "") if item["cluster"] is not None else ""
+        item["why"]["reason"] = why_sentence(
+            item, covers=int(count), candidates=len(pool.ids), label=label,
+            quality_rank=int(rank[index]), method=method)
 
 
 def summarize(
