@@ -67,6 +67,13 @@ class FiltersConfig:
     min_changed_lines: int = 10  # changed lines of code, tests and docs (0: no minimum)
     max_changed_lines: int = 1500  # 0: no maximum
 
+    @classmethod
+    def off(cls) -> FiltersConfig:
+        """Every task filter switched off: keep every merged, non-bot PR with a diff."""
+        return cls(release=False, dependency_bump=False, no_source_code=False,
+                   branch_sync=False, revert=False, typo_or_format=False, generated_only=False,
+                   min_changed_lines=0, max_changed_lines=0)
+
 
 @dataclass
 class GithubConfig:

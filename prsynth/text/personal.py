@@ -19,6 +19,12 @@ TRAILER = re.compile(
     r"(?im)^[ \t>*-]*(?:co-authored-by|signed-off-by|reviewed-by|acked-by|tested-by|"
     r"reported-by|suggested-by|helped-by|cc|approved-by|committed-by):[^\n]*(?:\n|$)"
 )
+# A trailer inside a line (an LLM answer that runs one into a sentence): the rest of the
+# line goes.
+INLINE_TRAILER = re.compile(
+    r"(?i)\s*\b(?:co-authored-by|signed-off-by|reviewed-by|acked-by|tested-by|reported-by|"
+    r"suggested-by|helped-by):[^\n]*"
+)
 # Local part, "@", then a domain with at least one dot: `actions/upload-artifact@v4` and
 # `@decorator` are not addresses.
 EMAIL = re.compile(
@@ -32,14 +38,14 @@ def strip_personal_data(text: str) -> str:
     """`text` without trailer lines and with every e-mail address replaced by `[email]`."""
     if not text or ("@" not in text and ":" not in text):
         return text or ""
-    text = TRAILER.sub("", text)
+    text = INLINE_TRAILER.sub("", TRAILER.sub("", text))
     text = EMAIL.sub(EMAIL_PLACEHOLDER, text)
     return text.rstrip() if text.strip() else ""
 
 
 def has_personal_data(text: str) -> bool:
     """True when `text` still holds a trailer line or an e-mail address."""
-    return bool(TRAILER.search(text or "") or EMAIL.search(text or ""))
+    return bool(INLINE_TRAILER.search(text or "") or EMAIL.search(text or ""))
 
 
 def signed_off_by_bot(text: str) -> bool:

@@ -31,7 +31,8 @@ WORD = re.compile(r"[A-Za-z_$][\w$]*")
 
 
 def changed_symbols(code_patch: str) -> set[str]:
-    """Functions, classes and constants the code patch defines or edits, by name."""
+    """Functions, classes and constants the code patch defines or edits, by name (from
+    hunk headers, changed lines and the definitions a hunk shows around them)."""
     names: set[str] = set()
     for section in file_diffs(code_patch):
         if path_kind(section.path) != "code":
@@ -40,8 +41,8 @@ def changed_symbols(code_patch: str) -> set[str]:
             if line.startswith("@@"):
                 context = HUNK_CONTEXT.match(line)
                 text = context.group(1) if context else ""
-            elif line[:1] in "+-" and not line.startswith(("+++ ", "--- ")):
-                text = line[1:]
+            elif line[:1] in "+- " and not line.startswith(("+++ ", "--- ")):
+                text = line[1:]  # changed lines, and the definitions around them
             else:
                 continue
             match = DEFINITION.match(text)
@@ -65,8 +66,8 @@ def changed_modules(code_patch: str) -> set[str]:
 
 def static_verifiability(code_patch: str, test_patch: str) -> tuple[float, list[str]]:
     """(value in [0, 1], the names that link them): 1 when the test patch names a changed
-    symbol, 0.6 when it names only a changed module, 0.3 for a test patch that names
-    neither, 0 without a test patch."""
+    symbol, 0.6 when it names only a changed module (or its test file is named after
+    one), 0.3 for a test patch that names neither, 0 without a test patch."""
     if not test_patch.strip():
         return 0.0, []
     words = set(WORD.findall(test_patch))
@@ -74,7 +75,9 @@ def static_verifiability(code_patch: str, test_patch: str) -> tuple[float, list[
     symbols = sorted(s for s in changed_symbols(code_patch) if s in words)
     if symbols:
         return 1.0, symbols
-    modules = sorted(m for m in changed_modules(code_patch) if m.lower() in lowered)
+    paths = " ".join(section.path.lower() for section in file_diffs(test_patch))
+    modules = sorted(m for m in changed_modules(code_patch)
+                     if m.lower() in lowered or m.lower().rstrip("s") in paths)
     if modules:
         return 0.6, modules
     return 0.3, []
