@@ -153,7 +153,7 @@ def features_of(item: ScoreInput, rating: int | None = None,
         values["test_match"] = test_match
     if rating is not None:
         values["judge"] = (min(10, max(1, int(rating))) - 1) / 9
-    return {name: round(value, 4) for name, value in values.items()}
+    return {name: round(values[name], 4) for name in FEATURES if name in values}
 
 
 def check_weights(weights: Mapping[str, Any], where: str) -> dict[str, float]:
