@@ -42,7 +42,7 @@ from prsynth.crawl.run import crawl_git, crawl_import  # noqa: E402
 from prsynth.llm.backend import OfflineBaseline  # noqa: E402
 from prsynth.resources import sample_prs_path  # noqa: E402
 from prsynth.selection.methods import coverage, facility_location  # noqa: E402
-from prsynth.selection.run import SelectOptions, gather_candidates, select_queries  # noqa: E402
+from prsynth.selection.run import gather_candidates, select_queries  # noqa: E402
 from prsynth.stages.synth import SynthOptions, synthesize  # noqa: E402
 from prsynth.store import Store  # noqa: E402
 from prsynth.text.diffs import split_patch  # noqa: E402
@@ -77,7 +77,7 @@ def tfidf(texts: list[str]) -> np.ndarray:
 
 def measure(store: Store, label: str) -> dict[str, object]:
     config = Config(store=str(store.path))
-    result = select_queries(store, config, SelectOptions.from_config(config.select, k=K))
+    result = select_queries(store, config.override("select", k=K))
     records = result.records
     pool = gather_candidates(store, config, 0.0)
     chain = default_filters()

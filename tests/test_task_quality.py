@@ -11,12 +11,14 @@ from statistics import median
 
 import pytest
 
+from prsynth.config import Config
 from prsynth.crawl.run import crawl_git, crawl_import
 from prsynth.llm.backend import OfflineBaseline, OpenAIChat
 from prsynth.llm.baseline import clean_title
 from prsynth.resources import invented_prs_path, sample_prs_path
 from prsynth.stages.judge import judge_queries
-from prsynth.stages.score import FEATURES, PR_PRIORS, REQUEST_SIDE, explain, score_queries
+from prsynth.stages.registry import run_stage
+from prsynth.stages.score import FEATURES, PR_PRIORS, REQUEST_SIDE, explain
 from prsynth.stages.synth import SynthOptions, synthesize
 from prsynth.store import Store
 from prsynth.text.diffs import path_kind, split_patch
@@ -154,7 +156,7 @@ def test_pr_side_priors_weigh_less_than_every_request_side_feature():
 
 def test_score_explain_shows_test_links_and_the_judge_rubric(real, run_cli, store_path):
     judge_queries(real, OfflineBaseline(), limit=5)
-    score_queries(real)
+    run_stage(real, Config(), "score")
     judged = next(iter(real.judge_ratings().items()))
     assert re.match(r"realism \d, specificity \d, agreement \d, verifiability \d, leakage \d: ",
                     judged[1][1])

@@ -19,38 +19,15 @@ solution; and it skips any line of PR text that reads like an instruction to a m
 
 from __future__ import annotations
 
-import hashlib
 import random
 import re
 from pathlib import PurePosixPath
 from typing import Any
 
+from prsynth.llm.personas import pick_variation
 from prsynth.text.diffs import file_diffs, path_kind
+from prsynth.text.injection import is_instruction
 
-# Who is typing, and how long the request is: the vibe_request template varies both.
-PERSONAS = {
-    "terse_maintainer": "a busy maintainer of the repository who types short, plain requests",
-    "new_contributor": "a newer contributor who gives some context and asks politely",
-    "on_call": "an engineer who just hit the problem (in CI or production) and is in a hurry",
-    "app_developer": "a developer whose application uses this project and describes what "
-                     "they see from the outside",
-    "senior_reviewer": "a careful senior developer who spells out constraints and edge cases",
-}
-LENGTHS = {
-    "one_liner": "a single line of at most 25 words",
-    "short": "two or three sentences",
-    "paragraph": "one paragraph of four to six sentences",
-    "detailed": "several short paragraphs, or a paragraph and a short list of requirements",
-}
-# Changed lines (code and tests) → the lengths a request for a change that size takes.
-LENGTH_BY_SIZE = ((30, ("one_liner", "short")), (120, ("short", "paragraph")),
-                  (400, ("paragraph", "detailed")), (10**9, ("detailed",)))
-INJECTION = re.compile(
-    r"(?i)\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:previous|prior|above|earlier|all|"
-    r"your)\b.{0,30}\b(?:instructions?|prompts?|rules|directions)\b"
-    r"|\byou are now\b|\bsystem prompt\b|\b(?:reply|respond|answer|output)\b.{0,15}\b(?:with|only)"
-    r"\b.{0,20}\b(?:word|string|text|phrase)\b"
-)
 # Sentences about the PR itself, not the problem: a request written before it cannot say them.
 SELF_REFERENCE = re.compile(
     r"(?i)#\d+|https?://|\bbackport|\bthis (?:pr|pull request|change|patch|commit|writes|fix)\b"
@@ -101,22 +78,6 @@ TASK_WORDS = [
                r"input|regression|fail|escape|accept|reject|invalid|panic|leak|hang)\w*"),
     ("feature", r"\b(add|support|option|configurable|allow|new|introduce|enable|flag)\w*"),
 ]
-
-
-def pick_variation(pr_id: str, changed_lines: int | None = None) -> tuple[str, str]:
-    """(persona, length) for a PR, the same on every run: personas spread evenly, and the
-    length follows the size of the change when it is known."""
-    digest = hashlib.sha256(pr_id.encode("utf-8")).digest()
-    persona = list(PERSONAS)[digest[0] % len(PERSONAS)]
-    if changed_lines is None:
-        return persona, list(LENGTHS)[digest[1] % len(LENGTHS)]
-    choices = next(lengths for limit, lengths in LENGTH_BY_SIZE if changed_lines <= limit)
-    return persona, choices[digest[1] % len(choices)]
-
-
-def is_instruction(line: str) -> bool:
-    """A line of PR text that talks to a model instead of about the change."""
-    return bool(INJECTION.search(line))
 
 
 def clean_title(title: str) -> str:

@@ -31,6 +31,17 @@ def auto_repo_cap(repos: Sequence[str], k: int) -> int:
     return cap
 
 
+def repo_cap(setting: int | str, repos: Sequence[str], k: int) -> int:
+    """The per-repository cap a run uses: `auto_repo_cap` for "auto", else the number."""
+    if setting == AUTO:
+        return auto_repo_cap(repos, k)
+    try:
+        return int(setting)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"--per-repo-cap {setting!r} must be {AUTO!r} or a number (0: no cap)") from None
+
+
 def parse_quotas(text: str | Mapping[str, Any] | None) -> dict[str, float]:
     """`bugfix=0.4,feature=0.4` (the flag) or a table (config) → {task type: share of k}."""
     if not text:

@@ -1,5 +1,6 @@
-"""The Selected records of DESIGN.md: each chosen query with what makes it checkout-able
-(PR, base commit, the diff split into code patch and test patch) and why it was chosen."""
+"""The Selected records (docs/architecture.md, "Records"): each chosen query with what
+makes it checkout-able (PR, base commit, the diff split into code patch and test patch)
+and why it was chosen."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def build_records(store: Store, items: list[dict[str, Any]]) -> list[dict[str, A
         cluster = item.get("cluster")
         clean = scrub_pr(redact_pr(pr)) if pr else None
         if pr and pr.repo not in repo_info:
-            repo_info[pr.repo] = store.get_repo(pr.repo) or {}
+            repo_info[pr.repo] = store.repo_info(pr.repo) or {}
         info = repo_info.get(pr.repo, {}) if pr else {}
         rating, reason = ratings.get(query.id, (None, ""))
         stored = store.query_score(query.id)
