@@ -55,7 +55,7 @@ def test_demo_again_adds_no_duplicates(demo, minilm):
     assert result.exit_code == 0, result.output
     assert "0 new" in result.output
     with Store(out / "prsynth.db") as store:
-        assert (store.count_prs(), store.count_queries()) == before == (183, 183)
+        assert (store.count_prs(), store.count_queries()) == before == (180, 180)
         assert sorted(s["name"] for s in store.selections()) == ["selection-1", "selection-2"]
 
 

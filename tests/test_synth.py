@@ -22,7 +22,7 @@ from tests.support.openai_server import chat_server_fixture
 
 server = chat_server_fixture()
 
-TIDEWATER = "tiangolo/typer"  # 41 coding-task PRs in the real sample
+TIDEWATER = "tiangolo/typer"  # 38 coding-task PRs in the real sample
 HAZARDS = "prsynth-invented/hazards"  # #2 carries a prompt injection
 PRICES = {"test-model": {"input": 1.0, "output": 2.0}}
 
@@ -55,7 +55,7 @@ def test_offline_baseline_is_deterministic_labelled_and_varied(tmp_path):
             runs.append([(q.id, q.query, q.fields) for q in store.iter_queries()])
             queries = list(store.iter_queries())
     assert runs[0] == runs[1]
-    assert report.synthesized == len(queries) == 183
+    assert report.synthesized == len(queries) == 180
     schema = load_template("vibe_request").schema
     for q in queries:
         assert q.id == f"{q.pr_id}/vibe_request/offline-baseline"
@@ -419,10 +419,10 @@ def test_score_judge_rates_every_query_through_the_llm_layer(run_cli, tmp_path, 
     result = run_cli("score", "--judge", "--llm", "openai", "--model", "test-model",
                      "--max-cost", "1")
     assert result.exit_code == 0, result.output
-    assert "judged 41 queries with judge@2 on test-model" in result.output
-    assert len(server.requests) == 41
+    assert "judged 38 queries with judge@2 on test-model" in result.output
+    assert len(server.requests) == 38
     with Store(tmp_path / "prsynth.db") as store:
-        assert len(store.judge_ratings()) == 41
+        assert len(store.judge_ratings()) == 38
         assert {c.template for c in store.llm_calls()} == {"judge@2"}
     again = run_cli("score", "--judge", "--llm", "openai", "--model", "test-model")
-    assert again.exit_code == 0 and len(server.requests) == 41
+    assert again.exit_code == 0 and len(server.requests) == 38

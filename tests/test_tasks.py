@@ -9,7 +9,7 @@ import pytest
 
 from prsynth.config import FiltersConfig
 from prsynth.crawl.run import crawl_git
-from prsynth.llm.backend import OfflineBaseline
+from prsynth.llm.offline import OfflineBaseline
 from prsynth.stages.synth import SynthOptions, synthesize
 from tests.support.gitrepos import GitRepoBuilder
 

@@ -106,7 +106,9 @@ DEPENDENCY_TITLE = _title(
     r"|pre-commit(?:\.ci)?\s+autoupdate|" + LEAD + r"(?:bump|update|upgrade|pin|unpin|refresh)"
     r"\s+(?:the\s+|all\s+)?(?:[\w.-]+\s+)?(?:dev\s+|test\s+|docs?\s+|ci\s+)?(?:dependenc(?:y|ies)|"
     r"deps|requirements|pins|lock\s*files?|actions)\b|" + LEAD + r"bump the [\w.-]+ group"
-    r"|^dependabot/|^renovate/"
+    r"|^dependabot/|^renovate/|" + LEAD + r"(?:bump|update|upgrade|pin|unpin)\s+(?:the\s+)?"
+    r"(?:mypy|ruff|black|coverage|pytest|flake8|isort|pre-commit|eslint|prettier|typescript|xo|"
+    r"ava|tsd|tox|sphinx|mkdocs|pylint|pyright|codecov|node)\b"
 )
 BRANCH_SYNC = _title(
     LEAD + r"merge\s+(?:(?:remote-tracking\s+)?branch\s+)?['`\"]?[\w./-]+['`\"]?\s+into\s+"
