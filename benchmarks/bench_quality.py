@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from prsynth.config import Config  # noqa: E402
 from prsynth.crawl.filters import default_filters, first_drop_reason  # noqa: E402
 from prsynth.crawl.run import crawl_git, crawl_import  # noqa: E402
-from prsynth.llm.backend import OfflineBaseline  # noqa: E402
+from prsynth.llm.offline import OfflineBaseline  # noqa: E402
 from prsynth.resources import sample_prs_path  # noqa: E402
 from prsynth.selection.methods import coverage, facility_location  # noqa: E402
 from prsynth.selection.run import gather_candidates, select_queries  # noqa: E402
