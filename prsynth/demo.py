@@ -16,7 +16,7 @@ from pathlib import Path
 
 from prsynth.config import Config
 from prsynth.crawl.run import crawl_import
-from prsynth.llm.backend import OfflineBaseline
+from prsynth.llm.offline import OfflineBaseline
 from prsynth.outputs.export import write_records
 from prsynth.outputs.report import build_report, write_report
 from prsynth.resources import sample_prs_path

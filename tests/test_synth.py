@@ -8,7 +8,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from prsynth.crawl.run import crawl_import
-from prsynth.llm.backend import OFFLINE_MODEL, OfflineBaseline, OpenAIChat
+from prsynth.llm.backend import OFFLINE_MODEL
+from prsynth.llm.offline import OfflineBaseline
+from prsynth.llm.openai_chat import OpenAIChat
 from prsynth.llm.prompts import load_template
 from prsynth.records import FileChange, PullRequest
 from prsynth.resources import sample_prs_path
@@ -299,8 +301,9 @@ def test_unreachable_server_stops_the_run_with_one_line(run_cli, tmp_path):
         '[llm]\nbase_url = "http://127.0.0.1:9/v1"\nmax_retries = 0\n')
     run_cli("crawl", "import", str(sample_prs_path()))
     result = run_cli("synth", "--llm", "openai", "--limit", "2")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "cannot reach the LLM server at http://127.0.0.1:9/v1" in result.output
+    assert "run the same command again to continue" in result.output
 
 
 def test_leakage_counts_new_identifiers_and_pasted_lines():
