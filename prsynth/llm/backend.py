@@ -23,7 +23,7 @@ import jsonschema
 
 from prsynth.config import LLMConfig
 from prsynth.errors import ConfigError, PrsynthError
-from prsynth.llm.context import PromptLimit
+from prsynth.llm.context import PromptLimit, Refusal
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,14 @@ class LLMCallError(PrsynthError):
         self.tokens_out = tokens_out
         self.cost_usd = cost_usd
         self.attempts = attempts
+
+
+class ContextTooLong(LLMCallError):
+    """The server refused the prompt as longer than its context window."""
+
+    def __init__(self, message: str, refusal: Refusal, **spent: Any) -> None:
+        super().__init__(message, "context_length", **spent)
+        self.refusal = refusal
 
 
 @dataclass

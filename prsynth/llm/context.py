@@ -28,6 +28,8 @@ OPENAI_WINDOWS: dict[str, int] = {
 }
 # Ollama serves a model with `num_ctx` tokens (its default when the model sets none).
 OLLAMA_DEFAULT_CTX = 4096
+# Tokens kept free beyond the answer: chat-template markers, the estimate's slack.
+CONTEXT_MARGIN = 64
 # Room for the chat template's role markers around each message.
 TOKENS_PER_MESSAGE = 8
 # What a refusal says (llama.cpp; OpenAI and vLLM).

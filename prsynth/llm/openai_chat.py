@@ -28,6 +28,7 @@ from prsynth.llm.backend import (
     Budget,
     Check,
     Completion,
+    ContextTooLong,
     LLMBackend,
     LLMCallError,
     LLMError,
@@ -37,6 +38,7 @@ from prsynth.llm.backend import (
     validator_for,
 )
 from prsynth.llm.context import (
+    CONTEXT_MARGIN,
     OPENAI_WINDOWS,
     PromptLimit,
     Refusal,
@@ -47,18 +49,8 @@ from prsynth.text.redact import redact
 
 log = logging.getLogger(__name__)
 
-# Tokens kept free beyond the answer: chat-template markers, the estimate's slack.
-CONTEXT_MARGIN = 64
 RESUME = ("Everything finished so far is stored; run the same command again to continue "
           "where it stopped")
-
-
-class ContextTooLong(LLMCallError):
-    """The server refused the prompt as longer than its context window."""
-
-    def __init__(self, message: str, refusal: Refusal, **spent: Any) -> None:
-        super().__init__(message, "context_length", **spent)
-        self.refusal = refusal
 
 
 class BadBody(Exception):

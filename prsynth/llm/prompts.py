@@ -352,6 +352,12 @@ def render_pr(template: Template, pr: Any, *, limit: PromptLimit | None = None,
     return RenderedPrompt(messages, variables, excerpt)
 
 
+def rerender(template: Template, pr: Any, extra: dict[str, Any]
+             ) -> Callable[[PromptLimit], list[dict[str, str]]]:
+    """The messages of `render_pr` for `pr` under another limit (after a refusal)."""
+    return lambda limit: render_pr(template, pr, limit=limit, **extra).messages
+
+
 def _fraction_of(rooms: list[float], limit: PromptLimit | None) -> Callable[[str], float]:
     """A text's cost as the larger share it takes of the template budget's room and of
     the context limit's room, so one budget of 1.0 honours both."""

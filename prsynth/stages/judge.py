@@ -15,7 +15,7 @@ from typing import Any
 
 from prsynth.llm.backend import Budget, LLMBackend, check_cap_is_enforceable
 from prsynth.llm.calls import CallOutcome, CallTotals, LLMCall, run_calls, store_outcomes
-from prsynth.llm.prompts import TemplateError, load_template, render_pr
+from prsynth.llm.prompts import TemplateError, load_template, render_pr, rerender
 from prsynth.store import Store
 from prsynth.text.redact import redact, redact_pr
 
@@ -96,10 +96,13 @@ def judge_queries(
         if pr is None:
             report.failed[query.id] = "missing_pr: its PR is not in the store"
             continue
-        rendered = render_pr(template, redact_pr(pr), query=redact(query.query),
-                             leakage=query.fields.get("leakage", 0.0))
+        clean = redact_pr(pr)
+        extra = {"query": redact(query.query), "leakage": query.fields.get("leakage", 0.0)}
+        fit = backend.prompt_limit(template.max_tokens)
+        rendered = render_pr(template, clean, limit=fit, **extra)
         calls.append(LLMCall(query.id, template, rendered.messages,
-                             {**rendered.variables, "hash": query_hash(query.query)}))
+                             {**rendered.variables, "hash": query_hash(query.query)},
+                             shrink=rerender(template, clean, extra), limit=fit))
     if calls:
         backend.check_ready()
         check_cap_is_enforceable(backend, max_cost)

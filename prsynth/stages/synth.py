@@ -13,7 +13,7 @@ from prsynth.errors import MissingStageError
 from prsynth.llm.backend import OFFLINE_MODEL, Budget, Check, LLMBackend, check_cap_is_enforceable
 from prsynth.llm.baseline import LENGTHS, PERSONAS, is_instruction, pick_variation
 from prsynth.llm.calls import CallOutcome, CallTotals, LLMCall, run_calls, store_outcomes
-from prsynth.llm.prompts import TemplateError, load_template, render_pr
+from prsynth.llm.prompts import TemplateError, load_template, render_pr, rerender
 from prsynth.records import PullRequest, Query, check_repo_name
 from prsynth.store import Store, utcnow
 from prsynth.text.diffs import HUNK_HEADER
@@ -121,12 +121,14 @@ def synthesize(
                     store.record_drop("synth", pr.id, why, repo=pr.repo)
                 continue
             persona, length = pick_variation(pr.id)
-            rendered = render_pr(template, clean, persona=persona, length=length,
-                                 persona_text=PERSONAS[persona], length_text=LENGTHS[length])
+            extra = {"persona": persona, "length": length, "persona_text": PERSONAS[persona],
+                     "length_text": LENGTHS[length]}
+            fit = backend.prompt_limit(template.max_tokens)
+            rendered = render_pr(template, clean, limit=fit, **extra)
             prs[pr.id] = clean
             report.todo += 1
             yield LLMCall(pr.id, template, rendered.messages, rendered.variables,
-                          query_check(clean))
+                          query_check(clean), shrink=rerender(template, clean, extra), limit=fit)
 
     if options.dry_run:
         return _estimate(store, backend, calls(), report)

@@ -34,6 +34,7 @@ class CallRecord:
     attempts: int = 1
     status: str = "ok"  # ok | failed
     error: str = ""
+    note: str = ""  # e.g. "prompt shrunk to fit a 4096-token context"
 
 
 class LLMStore(StoreCore):
@@ -76,15 +77,15 @@ class LLMStore(StoreCore):
         with self.transaction() as db:
             db.executemany(
                 "INSERT INTO llm_calls (template, model, item, tokens_in, tokens_out, latency_s,"
-                " cost_usd, attempts, status, error, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " cost_usd, attempts, status, error, note, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(c.template, c.model, c.item, c.tokens_in, c.tokens_out, c.latency_s,
-                  c.cost_usd, c.attempts, c.status, c.error, now) for c in calls],
+                  c.cost_usd, c.attempts, c.status, c.error, c.note, now) for c in calls],
             )
 
     def llm_calls(self, template: str | None = None) -> list[CallRecord]:
         sql = ("SELECT template, model, item, tokens_in, tokens_out, latency_s, cost_usd,"
-               " attempts, status, error FROM llm_calls")
+               " attempts, status, error, note FROM llm_calls")
         args: tuple = ()
         if template:
             sql += " WHERE template = ?"
