@@ -88,7 +88,7 @@ def context_refusal(message: str, body: Any = None) -> Refusal | None:
         if isinstance(inner, dict) and "n_ctx" in inner:  # llama.cpp names both numbers
             return Refusal(_int(inner.get("n_ctx")), _int(inner.get("n_prompt_tokens")))
         if isinstance(inner, dict) and inner.get("code") == "context_length_exceeded":
-            message = f"{message} {inner.get('message', '')}"
+            message = f"{message} {inner.get('message', '')} context_length_exceeded"
     if not REFUSAL.search(message):
         return None
     return Refusal(_first(WINDOW_IN_MESSAGE, message), _first(PROMPT_IN_MESSAGE, message))

@@ -1,0 +1,141 @@
+"""`synth --llm openai` and `score --judge` against a real llama.cpp server (SmolLM2-135M,
+4,096-token context) over a dozen real merged PRs of pallets/jinja, through the real
+openai client: every PR gets a query, prompts fit the context, the server's json_schema
+constrains the answers, and the cache and cost accounting hold. The model is tiny: these
+tests check the mechanics, not the prose."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from prsynth.cli import cli
+from prsynth.llm.openai_chat import OpenAIChat
+from prsynth.llm.prompts import load_template
+from prsynth.store import Store
+from tests.support.llama_server import CONTEXT, real_clone, start_llama_server
+
+pytestmark = pytest.mark.slow
+
+MODEL = "smollm2"
+PRICE_IN, PRICE_OUT = 1.0, 2.0  # USD per million tokens, to check the accounting
+PRS = 12
+
+
+@pytest.fixture(scope="session")
+def llama():
+    server = start_llama_server()
+    yield server
+    del server.server  # stops the server thread
+
+
+@pytest.fixture(scope="module")
+def run(llama, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("real-server")
+    clone = real_clone(tmp, "pallets+jinja")
+    config = tmp / "prsynth.toml"
+    config.write_text(
+        f'[llm]\nbase_url = "{llama.url}"\nmodel = "{MODEL}"\nconcurrency = 1\n'
+        f"timeout = 600\nmax_retries = 1\n"
+        f'[llm.prices.{MODEL}]\ninput = {PRICE_IN}\noutput = {PRICE_OUT}\n')
+    store = tmp / "prsynth.db"
+
+    def invoke(*args: str):
+        return CliRunner().invoke(cli, ["--store", str(store), "--config", str(config), *args])
+
+    crawled = invoke("crawl", "git", str(clone), "--repo", "pallets/jinja", "--limit", str(PRS))
+    assert crawled.exit_code == 0, crawled.output
+    synth = invoke("synth", "--llm", "openai", "--json")
+    judge = invoke("score", "--judge", "--llm", "openai", "--json")
+    return {"store": store, "invoke": invoke, "synth": synth, "judge": judge}
+
+
+def test_every_real_pr_gets_a_query_from_a_4096_token_server(run):
+    assert run["synth"].exit_code == 0, run["synth"].output
+    report = json.loads(run["synth"].stdout)
+    vibe = load_template("vibe_request")
+    with Store(run["store"]) as store:
+        queries = list(store.iter_queries())
+        calls = store.llm_calls("vibe_request@1")
+        assert store.count_prs() == PRS
+    assert report["synthesized"] == len(queries) == PRS and not report["failed"]
+    assert {q.model for q in queries} == {MODEL}
+    for q in queries:  # the answers match the template's schema
+        assert q.query.strip() and q.fields["task_type"] in vibe.schema["properties"][
+            "task_type"]["enum"]
+        assert q.fields["difficulty"] in ("easy", "medium", "hard") and q.fields["skills"]
+    # Each prompt, as the server counted it, left room for the longest answer; the
+    # largest real PRs were trimmed to the window rather than refused.
+    served = [c for c in calls if c.status == "ok"]
+    assert len(served) == PRS
+    assert all(c.tokens_in // c.attempts + vibe.max_tokens <= CONTEXT for c in served)
+    assert max(c.tokens_in // c.attempts for c in served) > CONTEXT // 2
+
+
+def test_costs_add_up_from_the_servers_token_counts(run):
+    report = json.loads(run["synth"].stdout)
+    with Store(run["store"]) as store:
+        queries = list(store.iter_queries())
+        totals = store.llm_call_totals()
+    tokens_in = sum(q.tokens_in for q in queries)
+    tokens_out = sum(q.tokens_out for q in queries)
+    assert (report["tokens_in"], report["tokens_out"]) == (tokens_in, tokens_out)
+    expected = (tokens_in * PRICE_IN + tokens_out * PRICE_OUT) / 1e6
+    assert report["cost_usd"] == pytest.approx(expected, rel=1e-4, abs=1e-6)
+    assert totals["tokens_in"] >= tokens_in > 0
+
+
+def test_a_rerun_answers_from_the_cache_without_calling_the_server(run):
+    again = run["invoke"]("synth", "--llm", "openai", "--redo", "--json")
+    assert again.exit_code == 0, again.output
+    report = json.loads(again.stdout)
+    assert report["from_cache"] == report["synthesized"] == PRS
+    assert report["calls"] == 0 and report["cost_usd"] == 0
+
+
+def test_the_judge_rates_every_query_within_the_context(run):
+    assert run["judge"].exit_code == 0, run["judge"].output
+    judge = load_template("judge")
+    with Store(run["store"]) as store:
+        ratings = store.judge_ratings()
+        calls = [c for c in store.llm_calls("judge@1") if c.status == "ok"]
+    assert len(ratings) == PRS and all(1 <= rating <= 10 for rating, _ in ratings.values())
+    assert all(c.tokens_in // c.attempts + judge.max_tokens <= CONTEXT for c in calls)
+
+
+def test_the_server_honours_json_schema_and_tells_its_context(llama):
+    chat = OpenAIChat(model=MODEL, base_url=llama.url, timeout=600)
+    assert chat.context() == (CONTEXT, "llama.cpp /props")
+    schema = {"type": "object", "required": ["rating"], "additionalProperties": False,
+              "properties": {"rating": {"type": "integer", "minimum": 1, "maximum": 10}}}
+    completion = chat.complete(
+        [{"role": "user", "content": "Rate the weather today from 1 to 10."}], schema,
+        max_tokens=20)
+    assert completion.response_format == "json_schema" and completion.attempts == 1
+    assert set(completion.data) == {"rating"}
+
+
+def test_an_oversized_prompt_is_shrunk_to_the_servers_numbers_and_noted(llama, tmp_path):
+    """A window set too large in the config: the server refuses, prsynth learns its real
+    window from the refusal, re-renders once, and the call log says so."""
+    from prsynth.llm.calls import LLMCall, complete_call
+    from prsynth.llm.prompts import render_pr, rerender
+    from prsynth.records import PullRequest
+
+    chat = OpenAIChat(model=MODEL, base_url=llama.url, timeout=600, context_window=32_000)
+    judge = load_template("judge")
+    code = "".join(f"+    value_{i} = compute_{i}(value_{i - 1})  # step {i}\n"
+                   for i in range(900))
+    diff = f"diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1,1 +1,900 @@\n{code}"
+    pr = PullRequest(repo="a/b", number=1, title="Compute all values",
+                     body="Long chain.", diff=diff, additions=900)
+    extra = {"query": "please compute the values", "leakage": 0.0}
+    limit = chat.prompt_limit(judge.max_tokens)
+    rendered = render_pr(judge, pr, limit=limit, **extra)
+    call = LLMCall("a/b#1", judge, rendered.messages, rendered.variables,
+                   shrink=rerender(judge, pr, extra), limit=limit)
+    completion = complete_call(chat, call)
+    assert completion.note == f"prompt shrunk to fit {CONTEXT}-token context after a refusal"
+    assert completion.tokens_in + judge.max_tokens <= CONTEXT
+    assert chat.context() == (CONTEXT, "the server's refusal")
+
