@@ -122,7 +122,9 @@ def test_dry_run_sends_nothing_and_prints_calls_tokens_and_cost(run_cli, tmp_pat
     report = json.loads(result.stdout)
     assert report["calls"] == report["todo"] > 20 and report["tokens_in"] > 1000
     assert report["cost_usd"] > 0 and report["dry_run"]
+    assert report["batch_cost_usd"] == pytest.approx(report["cost_usd"] / 2, abs=1e-6)
     assert "nothing was sent" in result.stderr and "estimated cost" in result.stderr
+    assert f"(${report['batch_cost_usd']:.4f} at Batch API prices)" in result.stderr
     assert server.requests == []
     with Store(tmp_path / "prsynth.db") as store:
         assert store.count_queries() == 0

@@ -97,26 +97,37 @@ class Completion:
 
 @dataclass(frozen=True)
 class Price:
-    """USD per million tokens."""
+    """USD per million tokens, synchronous and through the Batch API (half by default,
+    as OpenAI charges)."""
 
     input: float
     output: float
+    batch_input: float | None = None
+    batch_output: float | None = None
 
     def cost(self, tokens_in: int, tokens_out: int) -> float:
         return (tokens_in * self.input + tokens_out * self.output) / 1_000_000
+
+    def batch_cost(self, tokens_in: int, tokens_out: int) -> float:
+        batch_in = self.input / 2 if self.batch_input is None else self.batch_input
+        batch_out = self.output / 2 if self.batch_output is None else self.batch_output
+        return (tokens_in * batch_in + tokens_out * batch_out) / 1_000_000
 
 
 def price_for(model: str, prices: dict[str, dict[str, float]] | None = None) -> Price | None:
     """The configured price of `model`, else the built-in one, else None (unknown)."""
     configured = (prices or {}).get(model)
     if configured is not None:
-        unknown = set(configured) - {"input", "output"}
+        unknown = set(configured) - {"input", "output", "batch_input", "batch_output"}
         if unknown:
             raise ConfigError(
                 f"config [llm.prices.{model}] has unknown keys {', '.join(sorted(unknown))};"
-                " use input and output (USD per million tokens)"
+                " use input and output (USD per million tokens), and optionally batch_input"
+                " and batch_output (default: half)"
             )
-        return Price(float(configured.get("input", 0.0)), float(configured.get("output", 0.0)))
+        batch = [configured.get(k) for k in ("batch_input", "batch_output")]
+        return Price(float(configured.get("input", 0.0)), float(configured.get("output", 0.0)),
+                     *(None if b is None else float(b) for b in batch))
     if model in DEFAULT_PRICES:
         return Price(*DEFAULT_PRICES[model])
     return None
@@ -172,6 +183,10 @@ class LLMBackend:
         raise NotImplementedError
 
     def cost(self, tokens_in: int, tokens_out: int) -> float:
+        return 0.0
+
+    def batch_cost(self, tokens_in: int, tokens_out: int) -> float:
+        """What the same tokens cost through the Batch API."""
         return 0.0
 
     def prompt_limit(self, max_tokens: int) -> PromptLimit | None:

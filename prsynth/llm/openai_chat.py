@@ -164,6 +164,9 @@ class OpenAIChat(LLMBackend):
     def cost(self, tokens_in: int, tokens_out: int) -> float:
         return self.price.cost(tokens_in, tokens_out) if self.price else 0.0
 
+    def batch_cost(self, tokens_in: int, tokens_out: int) -> float:
+        return self.price.batch_cost(tokens_in, tokens_out) if self.price else 0.0
+
     def check_ready(self) -> None:
         if self.base_url is None and not self.api_key:
             raise ConfigError(

@@ -52,12 +52,14 @@ class SynthReport:
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float = 0.0
+    batch_cost_usd: float = 0.0  # a dry run: the same calls at Batch API prices
     dry_run: bool = False
     price_known: bool = True
 
     def summary(self) -> str:
         if self.dry_run:
-            cost = f"${self.cost_usd:.4f}" if self.price_known else "unknown (no price for model)"
+            cost = (f"${self.cost_usd:.4f} (${self.batch_cost_usd:.4f} at Batch API prices)"
+                    if self.price_known else "unknown (no price for model)")
             return (
                 f"dry run with {self.prompt} on {self.model}: {self.calls} calls to make "
                 f"({self.from_cache} answers already cached), ~{self.tokens_in} tokens in, "
@@ -189,6 +191,7 @@ def _estimate(store: Store, backend: LLMBackend, calls: Iterable[LLMCall],
         report.tokens_in += call.estimated_tokens_in if backend.remote else 0
         report.tokens_out += call.template.max_tokens if backend.remote else 0
     report.cost_usd = round(backend.cost(report.tokens_in, report.tokens_out), 6)
+    report.batch_cost_usd = round(backend.batch_cost(report.tokens_in, report.tokens_out), 6)
     report.price_known = not backend.remote or getattr(backend, "price", None) is not None
     return report
 
