@@ -72,6 +72,7 @@ class LLMConfig:
     max_cost: float = 0.0
     context_window: int = 0  # tokens; 0: ask the server, else known OpenAI models
     max_server_failures: int = 5  # failed requests in a row before the run stops (exit 3)
+    batch_poll: float = 30.0  # seconds between looks at a submitted Batch API batch
     # USD per million tokens: {"model-name": {"input": 0.15, "output": 0.6}}
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
 

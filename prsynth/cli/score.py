@@ -26,14 +26,16 @@ def with_weights(config: Config, weights_file: str | None) -> Config:
     return dataclasses.replace(config, score=dataclasses.replace(config.score, weights=weights))
 
 
-def run_judge(run: RunContext, llm: str | None, model: str | None, max_cost: float | None) -> str:
+def run_judge(run: RunContext, llm: str | None, model: str | None, max_cost: float | None,
+              batch: bool = False) -> str:
     """Rate every query with the LLM judge (prsynth.stages.judge, through the LLM layer)."""
     from prsynth.llm.backend import make_backend
     from prsynth.stages.judge import judge_queries
 
     backend = make_backend(run.config.llm, llm=llm or run.config.llm.backend, model=model)
     result = judge_queries(
-        run.store(), backend, max_cost=max_cost, concurrency=run.config.llm.concurrency
+        run.store(), backend, max_cost=max_cost, concurrency=run.config.llm.concurrency,
+        batch=batch,
     )
     summary = getattr(result, "summary", None)
     return summary() if callable(summary) else "judged the queries"
@@ -47,6 +49,8 @@ def run_judge(run: RunContext, llm: str | None, model: str | None, max_cost: flo
 @click.option("--model", default=None, help="Judge model (default: [llm] model).")
 @click.option("--max-cost", type=float, default=None, metavar="USD",
               help="Stop judging once this much has been spent.")
+@click.option("--batch", is_flag=True,
+              help="Judge through the OpenAI Batch API (half price; a re-run resumes).")
 @WEIGHTS
 @click.option("--explain", "explain_id", metavar="QUERY_ID", default=None,
               help="Show each feature's value and contribution for one query; score nothing.")
@@ -54,7 +58,7 @@ def run_judge(run: RunContext, llm: str | None, model: str | None, max_cost: flo
 @pass_run
 def command(
     run: RunContext, judge: bool, llm: str | None, model: str | None, max_cost: float | None,
-    weights_file: str | None, explain_id: str | None, as_json: bool,
+    batch: bool, weights_file: str | None, explain_id: str | None, as_json: bool,
 ) -> None:
     """Score every query in [0, 1] from named features (see README for the table)."""
     config = with_weights(run.config, weights_file)
@@ -66,7 +70,7 @@ def command(
         print_explanation(detail)
         return
     if judge:
-        click.echo(run_judge(run, llm, model, max_cost), err=True)
+        click.echo(run_judge(run, llm, model, max_cost, batch), err=True)
     with progress_bar("scoring") as progress:
         report = score_queries(run.store(), config.score.weights, progress)
     if as_json:

@@ -250,6 +250,7 @@ def make_backend(
             timeout=config.timeout, max_retries=config.max_retries,
             concurrency=config.concurrency, prices=config.prices,
             context_window=config.context_window,
-            max_server_failures=config.max_server_failures, **options,
+            max_server_failures=config.max_server_failures, batch_poll=config.batch_poll,
+            **options,
         )
     raise ConfigError(f"--llm {name!r} is unknown; use openai or offline")

@@ -110,6 +110,7 @@ class OpenAIChat(LLMBackend):
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
     context_window: int = 0  # 0: ask the server (or the table of OpenAI models)
     max_server_failures: int = 5
+    batch_poll: float = 30.0  # seconds between looks at a Batch API batch
     remote: bool = True
 
     def __post_init__(self) -> None:
@@ -251,7 +252,7 @@ class OpenAIChat(LLMBackend):
                     response = checked(self.client().chat.completions.with_raw_response.create(
                         model=self.model, messages=conversation, temperature=temperature,
                         max_tokens=max_tokens,
-                        extra_body={"response_format": _response_format(fmt, schema)},
+                        extra_body={"response_format": response_format(fmt, schema)},
                     ))
                 except BaseException as exc:
                     if budget is not None:
@@ -354,7 +355,7 @@ class OpenAIChat(LLMBackend):
         return LLMCallError(f"{_describe(exc)} after {tries} tries", "server_error", **spent)
 
 
-def _response_format(fmt: str, schema: dict[str, Any]) -> dict[str, Any]:
+def response_format(fmt: str, schema: dict[str, Any]) -> dict[str, Any]:
     if fmt == "json_object":
         return {"type": "json_object"}
     return {"type": "json_schema",

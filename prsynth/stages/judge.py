@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prsynth.llm.backend import Budget, LLMBackend, check_cap_is_enforceable
+from prsynth.llm.batch import run_batch
 from prsynth.llm.calls import CallOutcome, CallTotals, LLMCall, run_calls, store_outcomes
 from prsynth.llm.prompts import TemplateError, load_template, render_pr, rerender
 from prsynth.store import Store
@@ -77,6 +78,7 @@ def query_hash(text: str) -> str:
 def judge_queries(
     store: Store, backend: LLMBackend, *, max_cost: float | None = None, concurrency: int = 8,
     prompt: str = "judge", limit: int | None = None, progress: Progress | None = None,
+    batch: bool = False,
 ) -> JudgeReport:
     """Rate every query that this template and model have not rated in its current text."""
     template = load_template(prompt)
@@ -107,8 +109,12 @@ def judge_queries(
         backend.check_ready()
         check_cap_is_enforceable(backend, max_cost)
     totals = CallTotals()
-    outcomes = run_calls(store, backend, calls, concurrency=concurrency, budget=Budget(max_cost),
-                         totals=totals, progress=progress, total=len(calls))
+    if batch:
+        outcomes = run_batch(store, backend, calls, totals=totals, progress=progress)
+    else:
+        outcomes = run_calls(store, backend, calls, concurrency=concurrency,
+                             budget=Budget(max_cost), totals=totals, progress=progress,
+                             total=len(calls))
     store_outcomes(
         store, outcomes, "judge",
         lambda outcome: _store_outcome(store, template.id, backend.model, outcome, report),

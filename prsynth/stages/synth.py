@@ -12,6 +12,7 @@ from typing import Any
 from prsynth.errors import MissingStageError
 from prsynth.llm.backend import OFFLINE_MODEL, Budget, Check, LLMBackend, check_cap_is_enforceable
 from prsynth.llm.baseline import LENGTHS, PERSONAS, is_instruction, pick_variation
+from prsynth.llm.batch import run_batch
 from prsynth.llm.calls import CallOutcome, CallTotals, LLMCall, run_calls, store_outcomes
 from prsynth.llm.prompts import TemplateError, load_template, render_pr, rerender
 from prsynth.records import PullRequest, Query, check_repo_name
@@ -34,6 +35,7 @@ class SynthOptions:
     dry_run: bool = False
     max_cost: float | None = None
     redo: bool = False  # re-make queries that exist (answers still come from the cache)
+    batch: bool = False  # through the OpenAI Batch API (half price, within a day)
 
 
 @dataclass
@@ -139,8 +141,11 @@ def synthesize(
     check_cap_is_enforceable(backend, options.max_cost)
     totals = CallTotals()
     budget = Budget(options.max_cost)
-    outcomes = run_calls(store, backend, calls(), concurrency=options.concurrency,
-                         budget=budget, totals=totals, progress=progress, total=len(todo))
+    if options.batch:
+        outcomes = run_batch(store, backend, calls(), totals=totals, progress=progress)
+    else:
+        outcomes = run_calls(store, backend, calls(), concurrency=options.concurrency,
+                             budget=budget, totals=totals, progress=progress, total=len(todo))
     store_outcomes(
         store, outcomes, "synth",
         lambda outcome: _store_outcome(store, template.name, backend.model, prs, outcome,

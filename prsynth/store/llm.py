@@ -101,6 +101,26 @@ class LLMStore(StoreCore):
         return {"calls": row[0], "failed_calls": row[1], "tokens_in": row[2],
                 "tokens_out": row[3], "cost_usd": round(row[4], 6)}
 
+    def put_batch(self, batch_id: str, scope: str, keys: list[str]) -> None:
+        """Record a submitted Batch API batch (scope: template@version/model) and the
+        cache keys it answers, committed at once so a killed run still knows it."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO llm_batches (id, scope, keys, status, created_at)"
+                " VALUES (?, ?, ?, 'submitted', ?)", (batch_id, scope, json.dumps(keys), utcnow()))
+
+    def open_batches(self, scope: str) -> list[tuple[str, list[str]]]:
+        """(batch id, cache keys) of the batches of `scope` not yet collected, oldest first."""
+        rows = self.db.execute(
+            "SELECT id, keys FROM llm_batches WHERE scope = ? AND status = 'submitted'"
+            " ORDER BY created_at, rowid", (scope,))
+        return [(r[0], json.loads(r[1])) for r in rows]
+
+    def finish_batch(self, batch_id: str, status: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE llm_batches SET status = ?, finished_at = ? WHERE id = ?",
+                       (status, utcnow(), batch_id))
+
     def query_ids_for(self, prompt: str, model: str) -> set[str]:
         """PR ids that already have a query from this template@version and model."""
         rows = self.db.execute(

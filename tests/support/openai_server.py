@@ -66,6 +66,9 @@ class ChatServer:
     requests: list[LoggedRequest] = field(default_factory=list)
     behaviours: deque = field(default_factory=deque)
     fault: dict[str, Any] | None = None  # applied to every request while set (e.g. an outage)
+    # Answers other paths first when set (the Batch API, tests/support/batch_api.py):
+    # (handler, method, body) -> True when it answered.
+    routes: Callable[[BaseHTTPRequestHandler, str, bytes], bool] | None = None
     max_in_flight: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
@@ -104,6 +107,11 @@ class ChatServer:
             def do_POST(self) -> None:
                 server._handle(self)
 
+            def do_GET(self) -> None:
+                if not (server.routes and server.routes(self, "GET", b"")):
+                    server._send(self, 404, {"error": {"message": "not found",
+                                                       "type": "invalid"}})
+
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._server.request_queue_size = 256
@@ -120,6 +128,8 @@ class ChatServer:
         arrived = time.monotonic()
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length)
+        if self.routes and self.routes(handler, "POST", raw):
+            return
         if not handler.path.endswith("/chat/completions"):
             self._send(handler, 404, {"error": {"message": "not found", "type": "invalid"}})
             return
