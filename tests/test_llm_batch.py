@@ -55,6 +55,16 @@ def test_a_batch_run_stores_every_query_at_half_the_synchronous_cost(sample, ser
     assert report.cost_usd == pytest.approx(direct.cost_usd / 2, rel=1e-4)
 
 
+def test_a_batch_that_could_exceed_max_cost_is_not_submitted(sample, server):
+    from prsynth.errors import ConfigError
+
+    api = BatchAPI(server)
+    with pytest.raises(ConfigError, match="could cost up to .* over --max-cost"):
+        synthesize(sample, chat(server), SynthOptions(repo=TIDEWATER, batch=True,
+                                                      max_cost=0.001))
+    assert api.batches == {} and api.uploads == []
+
+
 def test_invalid_answers_are_asked_again_in_a_follow_up_batch(sample, server):
     api = BatchAPI(server)
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from prsynth.errors import PrsynthError
+from prsynth.errors import ConfigError, PrsynthError
 from prsynth.llm.backend import Completion, LLMBackend, LLMError, validate_answer, validator_for
 from prsynth.llm.calls import CallOutcome, CallTotals, LLMCall
 from prsynth.store import Store
@@ -33,10 +33,12 @@ FINISHED = {"completed", "failed", "expired", "cancelled"}
 
 def run_batch(
     store: Store, backend: LLMBackend, calls: Iterable[LLMCall], *, totals: CallTotals,
-    progress: Progress | None = None,
+    progress: Progress | None = None, max_cost: float | None = None,
 ) -> Iterator[list[CallOutcome]]:
     """Answer `calls` through the Batch API: cached answers first, then one batch (or the
-    one an earlier run left open), then follow-up batches for invalid answers."""
+    one an earlier run left open), then follow-up batches for invalid answers. With
+    `max_cost`, a batch whose worst case (every prompt byte a token, every answer at
+    `max_tokens`) could exceed it is not submitted."""
     if not backend.remote or not hasattr(backend, "client"):
         raise PrsynthError("--batch needs --llm openai (the OpenAI Batch API)")
     by_key: dict[str, LLMCall] = {}
@@ -65,6 +67,7 @@ def run_batch(
             log.info("resuming batch %s (%d requests)", batch_id, len(keys))
         else:
             keys = list(pending)
+            _check_cost(backend, [(pending[k], by_key[k]) for k in keys], max_cost)
             batch_id = _submit(backend, [(k, pending[k], by_key[k]) for k in keys])
             store.put_batch(batch_id, scope, keys)
         results, status = _wait(backend, batch_id, len(keys), progress)
@@ -76,6 +79,18 @@ def run_batch(
             pending.pop(key, None)
         pending.update(again)
         yield outcomes
+
+
+def _check_cost(backend: LLMBackend, requests: list[tuple[list[dict[str, str]], LLMCall]],
+                max_cost: float | None) -> None:
+    if not max_cost:
+        return
+    worst = sum(backend.batch_cost(sum(len(m["content"].encode("utf-8")) + 8 for m in messages),
+                                   call.template.max_tokens) for messages, call in requests)
+    if worst > max_cost:
+        raise ConfigError(
+            f"a batch of {len(requests)} requests could cost up to ${worst:.2f} at batch "
+            f"prices, over --max-cost ${max_cost:g}; submit fewer with --limit, or raise the cap")
 
 
 def _submit(backend: Any, requests: list[tuple[str, list[dict[str, str]], LLMCall]]) -> str:

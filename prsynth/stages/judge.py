@@ -110,7 +110,8 @@ def judge_queries(
         check_cap_is_enforceable(backend, max_cost)
     totals = CallTotals()
     if batch:
-        outcomes = run_batch(store, backend, calls, totals=totals, progress=progress)
+        outcomes = run_batch(store, backend, calls, totals=totals, progress=progress,
+                             max_cost=max_cost)
     else:
         outcomes = run_calls(store, backend, calls, concurrency=concurrency,
                              budget=Budget(max_cost), totals=totals, progress=progress,

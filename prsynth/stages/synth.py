@@ -142,7 +142,8 @@ def synthesize(
     totals = CallTotals()
     budget = Budget(options.max_cost)
     if options.batch:
-        outcomes = run_batch(store, backend, calls(), totals=totals, progress=progress)
+        outcomes = run_batch(store, backend, calls(), totals=totals, progress=progress,
+                             max_cost=options.max_cost)
     else:
         outcomes = run_calls(store, backend, calls(), concurrency=options.concurrency,
                              budget=budget, totals=totals, progress=progress, total=len(todo))
