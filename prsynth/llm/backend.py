@@ -228,6 +228,19 @@ def validate_answer(content: str, validator: Any) -> tuple[dict[str, Any] | None
     return data, ""
 
 
+def reask(conversation: list[dict[str, str]], content: str, problem: str
+          ) -> list[dict[str, str]]:
+    """The conversation asking again after an invalid answer, with the reason."""
+    return [*conversation, {"role": "assistant", "content": content[:4000]},
+            {"role": "user", "content": f"That answer is invalid: {problem}. Reply again "
+                                        "with only a JSON object that matches the schema."}]
+
+
+def worst_case_tokens(messages: list[dict[str, str]]) -> int:
+    """No tokenizer makes more tokens than bytes: what a spending cap must assume."""
+    return sum(len(m["content"].encode("utf-8")) + 8 for m in messages)
+
+
 def validator_for(schema: dict[str, Any]) -> Any:
     return jsonschema.validators.validator_for(schema)(schema)
 

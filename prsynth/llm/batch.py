@@ -18,8 +18,16 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prsynth.errors import ConfigError, PrsynthError
-from prsynth.llm.backend import Completion, LLMBackend, LLMError, validate_answer, validator_for
-from prsynth.llm.calls import CallOutcome, CallTotals, LLMCall
+from prsynth.llm.backend import (
+    Completion,
+    LLMBackend,
+    LLMError,
+    reask,
+    validate_answer,
+    validator_for,
+    worst_case_tokens,
+)
+from prsynth.llm.calls import CallOutcome, CallTotals, LLMCall, from_cache
 from prsynth.store import Store
 from prsynth.store.llm import CachedResponse, CallRecord
 from prsynth.text.redact import redact
@@ -47,9 +55,7 @@ def run_batch(
     if not by_key:
         return
     cached = store.cached_responses(list(by_key))
-    hits = [CallOutcome(call, Completion(data=a.data, model=a.model, tokens_in=a.tokens_in,
-                                         tokens_out=a.tokens_out, cost_usd=a.cost_usd,
-                                         cached=True))
+    hits = [CallOutcome(call, from_cache(a))
             for key, call in by_key.items() if (a := cached.get(key)) is not None]
     totals.cached += len(hits)
     if hits:
@@ -85,8 +91,8 @@ def _check_cost(backend: LLMBackend, requests: list[tuple[list[dict[str, str]], 
                 max_cost: float | None) -> None:
     if not max_cost:
         return
-    worst = sum(backend.batch_cost(sum(len(m["content"].encode("utf-8")) + 8 for m in messages),
-                                   call.template.max_tokens) for messages, call in requests)
+    worst = sum(backend.batch_cost(worst_case_tokens(messages), call.template.max_tokens)
+                for messages, call in requests)
     if worst > max_cost:
         raise ConfigError(
             f"a batch of {len(requests)} requests could cost up to ${worst:.2f} at batch "
@@ -194,11 +200,7 @@ def _collect(
             reason = "invalid_answer" if choices else "batch_error"
             outcomes.append(CallOutcome(call, None, reason, problem))
         else:
-            again[key] = pending[key] + [
-                {"role": "assistant", "content": content[:4000]},
-                {"role": "user", "content": f"That answer is invalid: {problem}. Reply again "
-                                            "with only a JSON object that matches the schema."},
-            ]
+            again[key] = reask(pending[key], content, problem)
     with store.transaction():
         store.cache_responses(answers)
         store.log_llm_calls(rows)

@@ -121,9 +121,7 @@ def run_calls(
                 answer = cached.get(key)
                 if answer is not None:
                     totals.cached += 1
-                    hits.append(CallOutcome(call, Completion(
-                        data=answer.data, model=answer.model, tokens_in=answer.tokens_in,
-                        tokens_out=answer.tokens_out, cost_usd=answer.cost_usd, cached=True)))
+                    hits.append(CallOutcome(call, from_cache(answer)))
                     continue
                 while len(pending) >= window:
                     yield counter.count(_collect(store, backend, pending, totals))
@@ -139,6 +137,12 @@ def run_calls(
 
 
 BATCH = 64
+
+
+def from_cache(answer: CachedResponse) -> Completion:
+    """A cached answer as a completion (what it cost when it was made)."""
+    return Completion(data=answer.data, model=answer.model, tokens_in=answer.tokens_in,
+                      tokens_out=answer.tokens_out, cost_usd=answer.cost_usd, cached=True)
 
 
 def complete_call(backend: LLMBackend, call: LLMCall, budget: Budget | None = None) -> Completion:

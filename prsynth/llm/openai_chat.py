@@ -34,8 +34,10 @@ from prsynth.llm.backend import (
     LLMError,
     ServerDown,
     price_for,
+    reask,
     validate_answer,
     validator_for,
+    worst_case_tokens,
 )
 from prsynth.llm.context import (
     CONTEXT_MARGIN,
@@ -220,11 +222,7 @@ class OpenAIChat(LLMBackend):
                     response_format=fmt,
                 )
             log.info("invalid answer from %s: %s; asking again", self.model, problem)
-            conversation += [
-                {"role": "assistant", "content": content[:4000]},
-                {"role": "user", "content": f"That answer is invalid: {problem}. Reply again "
-                                            "with only a JSON object that matches the schema."},
-            ]
+            conversation = reask(conversation, content, problem)
         raise LLMCallError(
             f"invalid answer after {self.max_reasks + 1} tries: {problem}", "invalid_answer",
             **spent,
@@ -236,8 +234,7 @@ class OpenAIChat(LLMBackend):
     ) -> tuple[Any, str]:
         import openai
 
-        worst_in = sum(len(m["content"].encode("utf-8")) + 8 for m in conversation)
-        worst_in += len(json.dumps(schema).encode("utf-8")) + 16
+        worst_in = worst_case_tokens(conversation) + len(json.dumps(schema).encode("utf-8")) + 16
         worst = self.cost(worst_in, max_tokens)
         retries = 0
         fmt = self._format
