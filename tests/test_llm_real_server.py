@@ -20,6 +20,7 @@ pytestmark = pytest.mark.slow
 MODEL = "smollm2"
 PRICE_IN, PRICE_OUT = 1.0, 2.0  # USD per million tokens, to check the accounting
 PRS = 12
+JUDGED = 4
 JUDGE_WINDOW = 1536
 
 
@@ -46,13 +47,22 @@ def run(llama, tmp_path_factory):
     store = tmp / "prsynth.db"
 
     def invoke(*args: str, config=config):
+        # A later --store wins over the first (click keeps the last value).
         return CliRunner().invoke(cli, ["--store", str(store), "--config", str(config), *args])
 
     crawled = invoke("crawl", "git", str(clone), "--repo", "pallets/jinja", "--limit", str(PRS))
     assert crawled.exit_code == 0, crawled.output
     synth = invoke("synth", "--llm", "openai", "--json")
-    judge = invoke("score", "--judge", "--llm", "openai", "--json", config=judge_config)
-    return {"store": store, "invoke": invoke, "synth": synth, "judge": judge}
+    # The judge rates the offline baseline's requests for the first JUDGED PRs in a store
+    # of their own: the same mechanics at a third of the server time.
+    judged_store = tmp / "judged.db"
+    for args in (("crawl", "git", str(clone), "--repo", "pallets/jinja", "--limit",
+                  str(JUDGED)), ("synth", "--llm", "offline")):
+        assert invoke("--store", str(judged_store), *args).exit_code == 0
+    judge = invoke("--store", str(judged_store), "score", "--judge", "--llm", "openai",
+                   "--json", config=judge_config)
+    return {"store": store, "invoke": invoke, "synth": synth, "judge": judge,
+            "judged_store": judged_store}
 
 
 def test_every_real_pr_gets_a_query_from_a_4096_token_server(run):
@@ -98,14 +108,14 @@ def test_a_rerun_answers_from_the_cache_without_calling_the_server(run):
     assert report["calls"] == 0 and report["cost_usd"] == 0
 
 
-def test_the_judge_rates_every_query_within_the_context(run):
+def test_the_judge_rates_every_query_within_its_context(run):
     assert run["judge"].exit_code == 0, run["judge"].output
     judge = load_template("judge")
-    with Store(run["store"]) as store:
+    with Store(run["judged_store"]) as store:
         ratings = store.judge_ratings()
         calls = [c for c in store.llm_calls("judge@1") if c.status == "ok"]
-    assert len(ratings) == PRS and all(1 <= rating <= 10 for rating, _ in ratings.values())
-    assert len(calls) == PRS
+    assert len(ratings) == JUDGED and all(1 <= rating <= 10 for rating, _ in ratings.values())
+    assert len(calls) == JUDGED
     assert all(c.tokens_in // c.attempts + judge.max_tokens <= JUDGE_WINDOW for c in calls)
 
 
@@ -121,27 +131,16 @@ def test_the_server_honours_json_schema_and_tells_its_context(llama):
     assert set(completion.data) == {"rating"}
 
 
-def test_an_oversized_prompt_is_shrunk_to_the_servers_numbers_and_noted(llama, tmp_path):
-    """A window set too large in the config: the server refuses, prsynth learns its real
-    window from the refusal, re-renders once, and the call log says so."""
-    from prsynth.llm.calls import LLMCall, complete_call
-    from prsynth.llm.prompts import render_pr, rerender
-    from prsynth.records import PullRequest
+def test_the_servers_context_refusal_is_recognised_with_its_numbers(llama):
+    """Told a window larger than the server's, a long prompt is refused (the server only
+    counts it: cheap); prsynth reads the window and the count from the refusal and keeps
+    the window for the rest of the run. The retry after it: test_llm_faults.py."""
+    from prsynth.llm.backend import ContextTooLong
 
     chat = OpenAIChat(model=MODEL, base_url=llama.url, timeout=600, context_window=32_000)
-    judge = load_template("judge")
-    code = "".join(f"+    value_{i} = compute_{i}(value_{i - 1})  # step {i}\n"
-                   for i in range(900))
-    diff = f"diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1,1 +1,900 @@\n{code}"
-    pr = PullRequest(repo="a/b", number=1, title="Compute all values",
-                     body="Long chain.", diff=diff, additions=900)
-    extra = {"query": "please compute the values", "leakage": 0.0}
-    limit = chat.prompt_limit(judge.max_tokens)
-    rendered = render_pr(judge, pr, limit=limit, **extra)
-    call = LLMCall("a/b#1", judge, rendered.messages, rendered.variables,
-                   shrink=rerender(judge, pr, extra), limit=limit)
-    completion = complete_call(chat, call)
-    assert completion.note == f"prompt shrunk to fit {CONTEXT}-token context after a refusal"
-    assert completion.tokens_in + judge.max_tokens <= CONTEXT
+    long = " ".join(f"word{i}" for i in range(6000))
+    with pytest.raises(ContextTooLong) as refused:
+        chat.complete([{"role": "user", "content": long}], {"type": "object"}, max_tokens=20)
+    assert refused.value.refusal.window == CONTEXT
+    assert refused.value.refusal.prompt_tokens > CONTEXT
     assert chat.context() == (CONTEXT, "the server's refusal")
-
