@@ -69,6 +69,8 @@ def command(
             return
         print_explanation(detail)
         return
+    if batch and not judge:
+        raise click.UsageError("--batch is for the judge: use it with --judge")
     if judge:
         click.echo(run_judge(run, llm, model, max_cost, batch), err=True)
     with progress_bar("scoring") as progress:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from prsynth.errors import ConfigError, PrsynthError
+from prsynth.errors import ConfigError
 from prsynth.llm.backend import (
     Completion,
     LLMBackend,
@@ -48,7 +48,7 @@ def run_batch(
     `max_cost`, a batch whose worst case (every prompt byte a token, every answer at
     `max_tokens`) could exceed it is not submitted."""
     if not backend.remote or not hasattr(backend, "client"):
-        raise PrsynthError("--batch needs --llm openai (the OpenAI Batch API)")
+        raise ConfigError("--batch needs --llm openai (the OpenAI Batch API)")
     by_key: dict[str, LLMCall] = {}
     for call in calls:
         by_key.setdefault(call.cache_key(backend.model), call)
