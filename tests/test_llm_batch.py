@@ -119,6 +119,9 @@ def test_the_judge_runs_through_a_batch_too(run_cli, tmp_path, server):
         f'[llm]\nbase_url = "{server.url}"\nmodel = "test-model"\nbatch_poll = 0.01\n')
     run_cli("crawl", "import", str(sample_prs_path()))
     assert run_cli("synth", "--llm", "offline", "--repo", TIDEWATER).exit_code == 0
+    assert run_cli("score", "--batch").exit_code == 2  # --batch is for the judge
+    offline = run_cli("score", "--judge", "--llm", "offline", "--batch")
+    assert offline.exit_code == 2 and "--batch needs --llm openai" in offline.output
     result = run_cli("score", "--judge", "--llm", "openai", "--batch")
     assert result.exit_code == 0, result.output
     with Store(tmp_path / "prsynth.db") as store:
