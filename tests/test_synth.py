@@ -371,7 +371,7 @@ def test_a_rejected_key_mid_run_stops_it_and_keeps_what_finished(sample, server)
 
 
 def test_interrupted_run_keeps_what_finished_and_pays_nothing_twice(sample, server):
-    def interrupt(done, total):
+    def interrupt(step, done, total):
         if done >= 10:
             raise KeyboardInterrupt
 

@@ -1,10 +1,9 @@
-"""One small LLM interface, `complete(messages, schema) -> Completion`, what it costs,
-and `make_backend`, which picks one of its two backends:
+"""The one small LLM interface, `complete(messages, schema) -> Completion`, and what every
+backend shares: errors, prices (synchronous and Batch API), the cost budget, answer
+validation, and how much prompt fits (`prompt_limit`).
 
-- `OpenAIChat` (`openai_chat.py`): the official `openai` client on the Chat Completions
-  API, so OpenAI, vLLM, Ollama and llama.cpp's server all work.
-- `OfflineBaseline` (`offline.py`): no model at all; builds the answer from the PR text
-  (`baseline.py`), labelled with the model name "offline-baseline".
+The backends: `prsynth.llm.openai_chat.OpenAIChat` (any OpenAI-compatible server) and
+`prsynth.llm.offline.OfflineBaseline` (no model); `prsynth.llm.make_backend` picks one.
 
 Caching, logging and concurrency live one level up, in `prsynth.llm.calls`.
 """
@@ -13,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +19,6 @@ from typing import Any
 
 import jsonschema
 
-from prsynth.config import LLMConfig
 from prsynth.errors import ConfigError, PrsynthError
 from prsynth.llm.context import PromptLimit, Refusal
 
@@ -241,29 +238,5 @@ def worst_case_tokens(messages: list[dict[str, str]]) -> int:
     return sum(len(m["content"].encode("utf-8")) + 8 for m in messages)
 
 
-def validator_for(schema: dict[str, Any]) -> Any:
+def answer_validator(schema: dict[str, Any]) -> Any:
     return jsonschema.validators.validator_for(schema)(schema)
-
-
-def make_backend(
-    config: LLMConfig, llm: str | None = None, model: str | None = None, **options: Any
-) -> LLMBackend:
-    """The backend named by `llm` (else `[llm] backend`): "openai" or "offline"."""
-    from prsynth.llm.offline import OfflineBaseline
-    from prsynth.llm.openai_chat import OpenAIChat
-
-    name = llm or config.backend
-    if name == "offline":
-        return OfflineBaseline()
-    if name == "openai":
-        # As everywhere in prsynth: the environment overrides the config file.
-        base_url = os.environ.get("OPENAI_BASE_URL") or config.base_url or None
-        return OpenAIChat(
-            model=model or config.model, base_url=base_url,
-            timeout=config.timeout, max_retries=config.max_retries,
-            concurrency=config.concurrency, prices=config.prices,
-            context_window=config.context_window,
-            max_server_failures=config.max_server_failures, batch_poll=config.batch_poll,
-            **options,
-        )
-    raise ConfigError(f"--llm {name!r} is unknown; use openai or offline")

@@ -1,5 +1,5 @@
 """The OpenAI Batch API: the calls of a run as one JSONL file, answered within a day at
-half the price (docs/architecture.md "llm").
+half the price (docs/architecture.md "LLM layer").
 
 `run_batch` yields outcomes like `calls.run_calls`, so synth and judge store them the
 same way. Each submitted batch is recorded in the store before polling starts, so a run
@@ -22,26 +22,26 @@ from prsynth.llm.backend import (
     Completion,
     LLMBackend,
     LLMError,
+    answer_validator,
     reask,
     validate_answer,
-    validator_for,
     worst_case_tokens,
 )
 from prsynth.llm.calls import CallOutcome, CallTotals, LLMCall, from_cache
+from prsynth.progress import Progress, quiet
 from prsynth.store import Store
 from prsynth.store.llm import CachedResponse, CallRecord
 from prsynth.text.redact import redact
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]
 ENDPOINT = "/v1/chat/completions"
 FINISHED = {"completed", "failed", "expired", "cancelled"}
 
 
 def run_batch(
     store: Store, backend: LLMBackend, calls: Iterable[LLMCall], *, totals: CallTotals,
-    progress: Progress | None = None, max_cost: float | None = None,
+    progress: Progress = quiet, max_cost: float | None = None, step: str = "batch",
 ) -> Iterator[list[CallOutcome]]:
     """Answer `calls` through the Batch API: cached answers first, then one batch (or the
     one an earlier run left open), then follow-up batches for invalid answers. With
@@ -76,7 +76,7 @@ def run_batch(
             _check_cost(backend, [(pending[k], by_key[k]) for k in keys], max_cost)
             batch_id = _submit(backend, [(k, pending[k], by_key[k]) for k in keys])
             store.put_batch(batch_id, scope, keys)
-        results, status = _wait(backend, batch_id, len(keys), progress)
+        results, status = _wait(backend, batch_id, len(keys), progress, step)
         last = round_ == backend.max_reasks
         outcomes, again = _collect(store, backend, batch_id, by_key, pending, keys, results,
                                    totals, last)
@@ -122,15 +122,16 @@ def _submit(backend: Any, requests: list[tuple[str, list[dict[str, str]], LLMCal
     return str(batch.id)
 
 
-def _wait(backend: Any, batch_id: str, total: int, progress: Progress | None
+def _wait(backend: Any, batch_id: str, total: int, progress: Progress, step: str
           ) -> tuple[dict[str, dict[str, Any]], str]:
     """Poll until the batch ends; its results by custom_id and its final status."""
     client = backend.client()
     while True:
         batch = _api(backend, lambda: client.batches.retrieve(batch_id))
         counts = batch.request_counts
-        if progress and counts is not None:
-            progress(int(counts.completed or 0) + int(counts.failed or 0), total)
+        if counts is not None:
+            progress(f"{step} batch {batch_id}", int(counts.completed or 0)
+                     + int(counts.failed or 0), total)
         if batch.status in FINISHED:
             break
         time.sleep(backend.batch_poll)
@@ -177,7 +178,7 @@ def _collect(
             problem = redact(str(row.get("error") or "no answer in the batch output"))[:300]
             data = None
         else:
-            data, problem = validate_answer(content, validator_for(call.template.schema))
+            data, problem = validate_answer(content, answer_validator(call.template.schema))
             if data is not None and call.check is not None and (why := call.check(data)):
                 data, problem = None, why
         note = f"batch {batch_id}"

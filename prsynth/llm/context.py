@@ -3,7 +3,7 @@
 The window comes, in order, from `[llm] context_window`, from the server itself
 (llama.cpp's `/props`, vLLM's `max_model_len` in `/v1/models`, Ollama's `/api/show`),
 from a table of OpenAI models, or from a context-length refusal (the server names its
-limit). Tokens are counted with a safe estimate, see docs/architecture.md "llm".
+limit). Tokens are counted with a safe estimate, see docs/architecture.md "LLM layer".
 """
 
 from __future__ import annotations

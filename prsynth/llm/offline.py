@@ -1,4 +1,5 @@
-"""The offline baseline backend: requests and ratings built from the PR text, no model."""
+"""`OfflineBaseline`: no model at all; builds the answer from the PR text
+(`prsynth.llm.baseline`). Everything it makes is labelled "offline-baseline"."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from prsynth.llm.backend import (
     Completion,
     LLMBackend,
     LLMCallError,
+    answer_validator,
     validate_answer,
-    validator_for,
 )
 
 
@@ -47,7 +48,7 @@ class OfflineBaseline(LLMBackend):
         allowed = set(properties) if schema.get("additionalProperties") is False else None
         if allowed is not None:
             data = {k: v for k, v in data.items() if k in allowed}
-        answer, problem = validate_answer(json.dumps(data), validator_for(schema))
+        answer, problem = validate_answer(json.dumps(data), answer_validator(schema))
         if answer is None:
             raise ConfigError(
                 f"the offline baseline cannot answer this template: its answer {problem}; "

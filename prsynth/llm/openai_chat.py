@@ -4,7 +4,7 @@ It asks for `response_format` json_schema, falls back to json_object for servers
 refuse it, validates every answer against the template's schema (asking again a bounded
 number of times), and retries 429, 5xx, timeouts and dropped connections with backoff
 honouring Retry-After. A context-length refusal becomes `ContextTooLong`, which the
-caller answers by shrinking the prompt once (docs/architecture.md "llm"); a server that
+caller answers by shrinking the prompt once (docs/architecture.md "LLM layer"); a server that
 keeps failing (5xx, HTML pages, bodies that are not JSON, refused connections) stops the
 run with `ServerDown` after `max_server_failures` failed requests in a row.
 """
@@ -33,10 +33,10 @@ from prsynth.llm.backend import (
     LLMCallError,
     LLMError,
     ServerDown,
+    answer_validator,
     price_for,
     reask,
     validate_answer,
-    validator_for,
     worst_case_tokens,
 )
 from prsynth.llm.context import (
@@ -200,7 +200,7 @@ class OpenAIChat(LLMBackend):
     ) -> Completion:
         key = json.dumps(schema, sort_keys=True)
         if key not in self._validators:
-            self._validators[key] = validator_for(schema)
+            self._validators[key] = answer_validator(schema)
         validator = self._validators[key]
         conversation = list(messages)
         spent = {"tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0, "attempts": 0}

@@ -1,4 +1,5 @@
-"""The LLM response cache, the call log, judge ratings and synth's per-item bookkeeping."""
+"""Tables `llm_cache`, `llm_calls` and `judgements`: answers by what determined them,
+the call log, and judge ratings."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ class CallRecord:
     note: str = ""  # e.g. "prompt shrunk to fit a 4096-token context"
 
 
-class LLMStore(StoreCore):
+class LLMTables(StoreCore):
     def cached_response(self, key: str) -> CachedResponse | None:
         row = self.db.execute(
             "SELECT response, model, tokens_in, tokens_out, cost_usd FROM llm_cache WHERE key = ?",
@@ -120,19 +121,6 @@ class LLMStore(StoreCore):
         with self.transaction() as db:
             db.execute("UPDATE llm_batches SET status = ?, finished_at = ? WHERE id = ?",
                        (status, utcnow(), batch_id))
-
-    def query_ids_for(self, prompt: str, model: str) -> set[str]:
-        """PR ids that already have a query from this template@version and model."""
-        rows = self.db.execute(
-            "SELECT pr_id FROM queries WHERE prompt = ? AND model = ?", (prompt, model)
-        )
-        return {r[0] for r in rows}
-
-    def clear_drops(self, stage: str, items: list[str]) -> None:
-        """Forget why `items` were dropped at `stage` (they succeeded since)."""
-        with self.transaction() as db:
-            db.executemany("DELETE FROM drops WHERE stage = ? AND item = ?",
-                           [(stage, item) for item in items])
 
     def put_judgement(
         self, query_id: str, query_hash: str, prompt: str, model: str, rating: int, reason: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 FILE_HEADER = re.compile(r"^diff --git ", re.MULTILINE)
@@ -48,6 +49,15 @@ def is_lockfile(path: str) -> bool:
 
 def is_generated(path: str) -> bool:
     return bool(GENERATED.search(path))
+
+
+def file_kind(path: str) -> str:
+    """lockfile | generated | test | code: how informative a changed file is, by its path."""
+    if is_lockfile(path):
+        return "lockfile"
+    if is_generated(path):
+        return "generated"
+    return "test" if is_test_path(path) else "code"
 
 
 def file_diffs(diff: str) -> list[FileDiff]:
@@ -111,21 +121,28 @@ def truncate_diff(diff: str, max_bytes: int) -> tuple[str, bool]:
             kept.append(section.text)
             used += size
             continue
-        partial = _leading_hunks(section.text, max_bytes - used)
+        partial = leading_hunks(section.text, max_bytes - used)
         if partial:
             kept.append(partial)
         break
     return "".join(kept), True
 
 
-def _leading_hunks(section: str, budget: int) -> str:
+def utf8_size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def leading_hunks(section: str, budget: float,
+                  size: Callable[[str], float] = utf8_size) -> str:
+    """The file header and as many whole leading hunks as fit in `budget`, measured by
+    `size` (UTF-8 bytes unless told otherwise, e.g. a prompt's token count)."""
     hunks = [m.start() for m in HUNK_HEADER.finditer(section)]
     if not hunks:
         return ""
     best = ""
     for end in hunks[1:] + [len(section)]:
         candidate = section[:end]
-        if len(candidate.encode("utf-8")) > budget:
+        if size(candidate) > budget:
             break
         best = candidate
     return best
