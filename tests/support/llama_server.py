@@ -67,5 +67,6 @@ def start_llama_server(context: int = CONTEXT) -> LlamaServer:
     params.cpuparams.n_threads = 1
     params.cpuparams_batch.n_threads = 1
     params.verbosity = 0
+    params.sampling.seed = 1234  # the same answers run after run (the model is tiny)
     server = xllamacpp.Server(params)
     return LlamaServer(f"http://127.0.0.1:{port}/v1", context, server)
