@@ -21,7 +21,7 @@ from tests.support.openai_server import chat_server_fixture, default_answer
 
 server = chat_server_fixture()
 
-TIDEWATER = "lumen-labs/tidewater"
+REPO = "tiangolo/typer"  # 38 coding-task PRs in the real sample
 PRICES = {"test-model": {"input": 1.0, "output": 2.0}}
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +39,7 @@ def sample(store):
 
 def test_a_batch_run_stores_every_query_at_half_the_synchronous_cost(sample, server, tmp_path):
     api = BatchAPI(server, polls=3)
-    report = synthesize(sample, chat(server), SynthOptions(repo=TIDEWATER, batch=True))
+    report = synthesize(sample, chat(server), SynthOptions(repo=REPO, batch=True))
     assert report.synthesized == report.todo == len(list(sample.iter_queries())) > 20
     assert len(api.batches) == 1 and server.requests == []  # no synchronous call
     (upload,) = api.uploads
@@ -50,7 +50,7 @@ def test_a_batch_run_stores_every_query_at_half_the_synchronous_cost(sample, ser
     assert {c.note for c in calls} == {"batch batch_1"} and len(calls) == report.todo
     with Store(tmp_path / "sync.db") as sync:
         crawl_import(sync, sample_prs_path())
-        direct = synthesize(sync, chat(server), SynthOptions(repo=TIDEWATER))
+        direct = synthesize(sync, chat(server), SynthOptions(repo=REPO))
     assert (direct.tokens_in, direct.tokens_out) == (report.tokens_in, report.tokens_out)
     assert report.cost_usd == pytest.approx(direct.cost_usd / 2, rel=1e-4)
 
@@ -60,7 +60,7 @@ def test_a_batch_that_could_exceed_max_cost_is_not_submitted(sample, server):
 
     api = BatchAPI(server)
     with pytest.raises(ConfigError, match="could cost up to .* over --max-cost"):
-        synthesize(sample, chat(server), SynthOptions(repo=TIDEWATER, batch=True,
+        synthesize(sample, chat(server), SynthOptions(repo=REPO, batch=True,
                                                       max_cost=0.001))
     assert api.batches == {} and api.uploads == []
 
@@ -75,7 +75,7 @@ def test_invalid_answers_are_asked_again_in_a_follow_up_batch(sample, server):
         return default_answer(request)
 
     server.answer = answer
-    report = synthesize(sample, chat(server), SynthOptions(repo=TIDEWATER, batch=True))
+    report = synthesize(sample, chat(server), SynthOptions(repo=REPO, batch=True))
     first, second = (api.files[b["input_file_id"]].decode().splitlines()
                      for b in api.batches.values())
     assert 0 < len(second) < len(first)
@@ -91,7 +91,7 @@ def test_a_batch_run_killed_while_waiting_resumes_without_resubmitting(
     config.write_text(f'[llm]\nbase_url = "{server.url}"\nmodel = "test-model"\n'
                       "batch_poll = 0.05\n[llm.prices.test-model]\ninput = 1.0\noutput = 2.0\n")
     command = [sys.executable, "-m", "prsynth", "--store", str(store_path), "--config",
-               str(config), "synth", "--llm", "openai", "--repo", TIDEWATER, "--batch", "--json"]
+               str(config), "synth", "--llm", "openai", "--repo", REPO, "--batch", "--json"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     waiting = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
@@ -118,7 +118,7 @@ def test_the_judge_runs_through_a_batch_too(run_cli, tmp_path, server):
     (tmp_path / "prsynth.toml").write_text(
         f'[llm]\nbase_url = "{server.url}"\nmodel = "test-model"\nbatch_poll = 0.01\n')
     run_cli("crawl", "import", str(sample_prs_path()))
-    assert run_cli("synth", "--llm", "offline", "--repo", TIDEWATER).exit_code == 0
+    assert run_cli("synth", "--llm", "offline", "--repo", REPO).exit_code == 0
     assert run_cli("score", "--batch").exit_code == 2  # --batch is for the judge
     offline = run_cli("score", "--judge", "--llm", "offline", "--batch")
     assert offline.exit_code == 2 and "--batch needs --llm openai" in offline.output

@@ -18,7 +18,7 @@ from tests.support.openai_server import chat_server_fixture
 
 server = chat_server_fixture()
 
-TIDEWATER = "lumen-labs/tidewater"
+REPO = "tiangolo/typer"  # 38 coding-task PRs in the real sample
 HTML = "<!DOCTYPE html><html><body><h1>Sign in to continue</h1></body></html>"
 FAULTS = {
     "html_200": ({"status": 200, "body": HTML}, "HTTP 200 with an HTML page"),
@@ -47,9 +47,9 @@ def test_a_failing_server_stops_the_run_with_one_line_and_exit_3(
     behaviour, said = FAULTS[fault]
     configure(tmp_path, server.url)
     run_cli("crawl", "import", str(sample_prs_path()))
-    assert run_cli("synth", "--llm", "openai", "--repo", TIDEWATER, "--limit", "3").exit_code == 0
+    assert run_cli("synth", "--llm", "openai", "--repo", REPO, "--limit", "3").exit_code == 0
     server.fault = behaviour
-    stopped = run_cli("synth", "--llm", "openai", "--repo", TIDEWATER)
+    stopped = run_cli("synth", "--llm", "openai", "--repo", REPO)
     assert stopped.exit_code == 3, stopped.output
     lines = stopped.output.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in stopped.output
@@ -58,7 +58,7 @@ def test_a_failing_server_stops_the_run_with_one_line_and_exit_3(
     assert "run the same command again to continue" in lines[0]
     assert len(queries_in(store_path)) == 3  # kept what was done
     server.fault = None
-    resumed = run_cli("synth", "--llm", "openai", "--repo", TIDEWATER, "--json")
+    resumed = run_cli("synth", "--llm", "openai", "--repo", REPO, "--json")
     assert resumed.exit_code == 0, resumed.output
     done = queries_in(store_path)
     assert len(done) == len(set(done)) == json.loads(resumed.stdout)["prs"]
