@@ -123,10 +123,12 @@ def test_the_judge_rates_every_query_within_its_context(run):
     assert run["judge"].exit_code == 0, run["judge"].output
     judge = load_template("judge")
     with Store(run["judged_store"]) as store:
+        queries = store.count_queries()  # the baseline skips PRs it cannot phrase
         ratings = store.judge_ratings()
-        calls = [c for c in store.llm_calls("judge@1") if c.status == "ok"]
-    assert len(ratings) == JUDGED and all(1 <= rating <= 10 for rating, _ in ratings.values())
-    assert len(calls) == JUDGED
+        calls = [c for c in store.llm_calls() if c.status == "ok"]
+    assert 1 <= queries <= JUDGED
+    assert len(ratings) == queries and all(1 <= rating <= 10 for rating, _ in ratings.values())
+    assert len(calls) == queries
     assert all(c.tokens_in // c.attempts + judge.max_tokens <= JUDGE_WINDOW for c in calls)
 
 
