@@ -8,6 +8,7 @@ import click
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
 from prsynth.stages.embed import embed_queries
+from prsynth.stages.embed_onnx import BACKENDS
 
 
 @click.command("embed")
@@ -16,13 +17,21 @@ from prsynth.stages.embed import embed_queries
                    "all-MiniLM-L6-v2 from the bundled package).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               help="Texts per model call (default: [embed] batch_size, 64).")
+@click.option("--backend", type=click.Choice(BACKENDS), default=None,
+              help="onnx (exported once, cached), onnx-int8 (quantized, faster, vectors "
+                   "differ slightly) or torch (default: [embed] backend, onnx).")
+@click.option("--threads", type=click.IntRange(min=0), default=None,
+              help="ONNX Runtime threads, 0 = one per core (default: [embed] threads, 0).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @pass_run
-def command(run: RunContext, model: str | None, batch_size: int | None, as_json: bool) -> None:
+def command(run: RunContext, model: str | None, batch_size: int | None, backend: str | None,
+            threads: int | None, as_json: bool) -> None:
     """Embed every query not yet embedded (cached by model and text)."""
     config = dataclasses.replace(
         run.config.embed, model=model or run.config.embed.model,
         batch_size=batch_size or run.config.embed.batch_size,
+        backend=backend or run.config.embed.backend,
+        threads=run.config.embed.threads if threads is None else threads,
     )
     with progress_bar("embedding") as progress:
         report = embed_queries(run.store(), config, progress)

@@ -110,7 +110,7 @@ def bring_up_to_date(
 
 def gather_candidates(store: Store, config: Config, min_quality: float) -> Candidates:
     """Non-duplicate, non-rejected queries at or above `min_quality`, plus every pinned one."""
-    model = config.embed.model
+    model = config.embed.vector_model
     ids, vectors = store.query_vectors(model)
     scores = store.query_scores()
     clusters = store.clusters()

@@ -174,7 +174,7 @@ def dedupe(
     whose PR merged first (the original, not the backport), then the oldest query.
     """
     threshold = validate_threshold(threshold)
-    model = (config or Config()).embed.model
+    model = (config or Config()).embed.vector_model
     sources = store.query_sources()
     if not sources:
         raise MissingStageError(

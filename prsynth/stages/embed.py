@@ -19,6 +19,7 @@ import numpy as np
 
 from prsynth.config import EmbedConfig
 from prsynth.errors import ConfigError, MissingStageError, PrsynthError
+from prsynth.stages.embed_onnx import BACKENDS, OnnxEmbedder
 from prsynth.store import Store, fingerprint
 from prsynth.store.vectors import text_hash
 
@@ -31,7 +32,8 @@ Progress = Callable[[int, int], None]
 
 
 class Embedder:
-    """Turns texts into one float32 vector each; subclasses wrap one embedding library."""
+    """Turns texts into one float32 vector each; subclasses wrap one embedding library
+    (OnnxEmbedder in embed_onnx.py has the same shape without importing this module)."""
 
     name: str = ""
 
@@ -98,9 +100,27 @@ def _load_sentence_transformer(path: str, name: str) -> Any:
         raise ConfigError(_unknown_model(name, why)) from None
 
 
-def load_embedder(name: str) -> Embedder:
-    """The embedder for a model name or folder (loaded once per process)."""
-    return SentenceTransformerEmbedder(name)
+def load_embedder(name: str, backend: str = "onnx", threads: int = 0) -> Embedder:
+    """The embedder for a model name or folder on `backend` (models load once per process)."""
+    if backend not in BACKENDS:
+        raise ConfigError(
+            f"embedding backend {backend!r} is unknown; use one of {', '.join(BACKENDS)}"
+        )
+    if threads < 0:
+        raise ConfigError(f"embed threads {threads} must be 0 (one per core) or more")
+    if backend == "torch":
+        return SentenceTransformerEmbedder(name)
+    folder = resolve_model(name)
+    if not (Path(folder) / "modules.json").is_file():
+        why = ("is a folder without a loadable sentence-transformers model"
+               if Path(folder).is_dir() else "is not a local model folder")
+        raise ConfigError(_unknown_model(name, why) + " (or --backend torch for a cached name)")
+    return _onnx_embedder(name, folder, backend == "onnx-int8", threads)
+
+
+@functools.lru_cache(maxsize=4)
+def _onnx_embedder(name: str, folder: str, quantized: bool, threads: int) -> Embedder:
+    return OnnxEmbedder(name, folder, quantized=quantized, threads=threads)
 
 
 @dataclass
@@ -158,7 +178,8 @@ def embed_queries(
         raise MissingStageError(
             f"store {store.path} has no queries to embed; run `prsynth synth` first"
         )
-    cached = store.cached_text_hashes(config.model)
+    model = config.vector_model
+    cached = store.cached_text_hashes(model)
     todo: dict[str, str] = {}
     already = 0
     for source in sources:
@@ -167,10 +188,12 @@ def embed_queries(
             already += 1
         else:
             todo.setdefault(key, source.text)
-    items = sorted(todo.items())
+    # Shortest first over the whole input: each chunk (and each batch in it) holds texts
+    # of similar length, so little of any batch is padding.
+    items = sorted(todo.items(), key=lambda item: (len(item[1]), item[0]))
     done = 0
     if items:
-        embedder = embedder or load_embedder(config.model)
+        embedder = embedder or load_embedder(config.model, config.backend, config.threads)
         chunk = max(config.batch_size * 8, 256)
         for start in range(0, len(items), chunk):
             batch = items[start:start + chunk]
@@ -182,15 +205,15 @@ def embed_queries(
                 )
             check_vectors(vectors, f"model {config.model}")
             store.put_vectors(
-                config.model, ((key, vec) for (key, _), vec in zip(batch, vectors, strict=True))
+                model, ((key, vec) for (key, _), vec in zip(batch, vectors, strict=True))
             )
             done += len(batch)
             if progress:
                 progress(done, len(items))
-    stage_print = embed_fingerprint(store, config.model)
-    store.finish_stage("embed", stage_print, {"model": config.model, "embedded": done})
-    log.info("embedded %d texts with %s", done, config.model)
+    stage_print = embed_fingerprint(store, model)
+    store.finish_stage("embed", stage_print, {"model": model, "embedded": done})
+    log.info("embedded %d texts with %s on %s", done, config.model, config.backend)
     return EmbedReport(
-        model=config.model, queries=len(sources), embedded=done, cached=already,
+        model=model, queries=len(sources), embedded=done, cached=already,
         fingerprint=stage_print,
     )

@@ -30,7 +30,7 @@ Progress = Callable[[int, int], None]
 
 def expected_fingerprints(store: Store, config: Config) -> dict[str, str]:
     """The fingerprint each stage would store if run now with `config`."""
-    model = config.embed.model
+    model = config.embed.vector_model
     dedupe_print = dedupe_fingerprint(store, model, config.dedupe.threshold)
     return {
         "embed": embed_fingerprint(store, model),
