@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 BACKENDS = ("onnx", "onnx-int8", "torch")
 # The module types this backend reproduces (sentence-transformers names, old and new).
 _SUPPORTED = ("Transformer", "Pooling", "Normalize")
+# Padded tokens per model call at most (unless one text alone is longer): 64 texts of 64
+# tokens, or 16 of 256; attention memory grows with batch x tokens^2.
+TOKEN_BUDGET = 4096
 
 
 def cache_root() -> Path:
@@ -85,8 +88,7 @@ class OnnxEmbedder:
                               count=len(encodings))
         order = np.argsort(lengths, kind="stable")
         out: np.ndarray | None = None
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
+        for rows in _batches(order, lengths, batch_size):
             width = int(lengths[rows].max())
             ids = np.zeros((len(rows), width), dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -115,6 +117,19 @@ class OnnxEmbedder:
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             vectors = vectors / np.maximum(norms, 1e-12)
         return vectors
+
+
+def _batches(order: np.ndarray, lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Consecutive runs of `order` (shortest first) of at most `batch_size` texts and about
+    TOKEN_BUDGET padded tokens: long texts go in smaller batches, which bounds peak memory."""
+    batches, start = [], 0
+    while start < len(order):
+        end = min(start + batch_size, len(order))
+        while end - start > 1 and (end - start) * int(lengths[order[end - 1]]) > TOKEN_BUDGET:
+            end = start + max(1, TOKEN_BUDGET // int(lengths[order[end - 1]]))
+        batches.append(order[start:end])
+        start = end
+    return batches
 
 
 def _unsupported(name: str, why: str) -> str:
