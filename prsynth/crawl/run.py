@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import itertools
 import logging
 import os
 from collections import Counter
@@ -43,6 +44,9 @@ from prsynth.text.redact import redact_pr
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
+# PRs per transaction for local sources (git clones, dumps): one commit per PR cost 12%
+# of a crawl of a real history; a kill loses at most this many uncommitted PRs.
+LOCAL_BATCH = 100
 
 
 @dataclass
@@ -107,7 +111,7 @@ def crawl_git(
     known = store.pr_ids(repo)
     report.unchanged = len(known)
     prs = source.pull_requests(skip=known, progress=progress)
-    store_prs(store, prs, chain, report, limit=limit, stage_item="crawl")
+    store_prs(store, prs, chain, report, limit=limit, stage_item="crawl", batch=LOCAL_BATCH)
     if report.new:
         store.put_repo(repo, license=source.license)
     return report
@@ -139,7 +143,7 @@ def crawl_import(
                 repos.setdefault(item.repo, item)
                 yield item
 
-    store_prs(store, fresh_prs(), chain, report, stage_item="crawl")
+    store_prs(store, fresh_prs(), chain, report, stage_item="crawl", batch=LOCAL_BATCH)
     for name, pr in repos.items():
         store.put_repo(name, license=pr.license, stars=pr.stars,
                        description=pr.repo_description, language=pr.repo_language)
@@ -156,31 +160,44 @@ def store_prs(
     stage_item: str,
     known: set[str] | None = None,
     on_stored: Callable[[PullRequest], None] | None = None,
+    batch: int = 1,
 ) -> None:
-    """Filter and store PRs one transaction each, counting every drop by its reason.
+    """Filter, redact and store PRs, `batch` PRs per transaction, counting every drop.
 
     A PR in `known` counts as updated, not new; `on_stored` runs inside the PR's
-    transaction (a source's bookkeeping commits with the PR or not at all).
+    transaction (a source's bookkeeping commits with the PR or not at all). Local sources
+    pass a larger `batch` (fewer commits); sources that wait on the network keep 1, so
+    no transaction stays open across a request and nothing past `limit` is fetched.
     """
-    for pr in prs:
-        reason = first_drop_reason(pr, filters)
+    prs = iter(prs)
+    while group := list(itertools.islice(prs, batch)):
+        # Filtering and redaction happen before the write lock is taken.
+        prepared = [(pr, first_drop_reason(pr, filters)) for pr in group]
+        cleaned = [(pr, reason, None if reason else redact_pr(pr)) for pr, reason in prepared]
         with store.transaction():
-            if reason:
-                report.skipped[reason] += 1
-                store.record_drop(stage_item, pr.id, reason, repo=pr.repo)
-            else:
-                clean = redact_pr(pr)
-                if clean != pr:
-                    report.redacted += 1
-                if store.put_pr(clean, replace=True):
-                    if known is not None and pr.id in known:
-                        report.updated += 1
-                    else:
-                        report.new += 1
-            if on_stored:
-                on_stored(pr)
-        if limit and report.new >= limit:
-            break
+            for pr, reason, clean in cleaned:
+                _store_one(store, pr, reason, clean, report, stage_item, known)
+                if on_stored:
+                    on_stored(pr)
+                if limit and report.new >= limit:
+                    return
+
+
+def _store_one(
+    store: Store, pr: PullRequest, reason: str | None, clean: PullRequest | None,
+    report: CrawlReport, stage_item: str, known: set[str] | None,
+) -> None:
+    if reason or clean is None:
+        report.skipped[reason or "dropped"] += 1
+        store.record_drop(stage_item, pr.id, reason or "dropped", repo=pr.repo)
+        return
+    if clean != pr:
+        report.redacted += 1
+    if store.put_pr(clean, replace=True):
+        if known is not None and pr.id in known:
+            report.updated += 1
+        else:
+            report.new += 1
 
 
 def github_client(
