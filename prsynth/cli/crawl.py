@@ -17,7 +17,6 @@ from prsynth.crawl.run import (
     github_client,
 )
 from prsynth.errors import PartialFailure
-from prsynth.sources.github.client import ANONYMOUS_NOTE, RequestBudget, RetryPolicy
 
 
 @click.group("crawl", invoke_without_command=True)
@@ -68,6 +67,8 @@ def crawl_github_command(
 
     The token comes from $GITHUB_TOKEN only; without one the crawl runs anonymously.
     """
+    from prsynth.sources.github.client import ANONYMOUS_NOTE, RequestBudget, RetryPolicy
+
     settings = run.config.github
     client = github_client(
         api_url or settings.api_url,

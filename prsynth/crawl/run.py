@@ -12,9 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from github import GithubException
-from github.PullRequest import PullRequest as GithubPull
+from typing import TYPE_CHECKING
 
 from prsynth.config import Config, SourceConfig
 from prsynth.crawl.filters import (
@@ -27,20 +25,21 @@ from prsynth.crawl.filters import (
 from prsynth.errors import ConfigError, PartialFailure, PrsynthError, SourceError, StoreError
 from prsynth.records import PullRequest, check_repo_name, is_bot
 from prsynth.sources.dumps import BadLine, DumpSource
-from prsynth.sources.github.client import (
-    ANONYMOUS_NOTE,
-    DEFAULT_API_URL,
-    GitHubClient,
-    GitHubSource,
-    RequestBudget,
-    RequestBudgetSpent,
-    RetryPolicy,
-    check_api_url,
-)
 from prsynth.sources.local_git import LocalGitSource
 from prsynth.store import Store, fingerprint
 from prsynth.store.github import GitHubCursor
 from prsynth.text.redact import redact_pr
+
+if TYPE_CHECKING:  # PyGithub costs ~0.5 s to import: only the GitHub paths load it
+    from github import GithubException
+    from github.PullRequest import PullRequest as GithubPull
+
+    from prsynth.sources.github.client import (
+        GitHubClient,
+        GitHubSource,
+        RequestBudget,
+        RetryPolicy,
+    )
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -208,6 +207,8 @@ def github_client(
     notify: Callable[[str], None] | None = None,
 ) -> GitHubClient:
     """A client with the token from $GITHUB_TOKEN (the only place it is read)."""
+    from prsynth.sources.github.client import DEFAULT_API_URL, GitHubClient
+
     token = os.environ.get("GITHUB_TOKEN", "").strip() or None
     return GitHubClient(api_url or DEFAULT_API_URL, token, budget=budget, policy=policy,
                         notify=notify)
@@ -226,6 +227,10 @@ def crawl_github(
     on_report: Callable[[CrawlReport], None] | None = None,
 ) -> list[CrawlReport]:
     """Crawl each repository in turn; one failing repository does not stop the others."""
+    from github import GithubException
+
+    from prsynth.sources.github.client import RequestBudgetSpent
+
     chain = filters if filters is not None else default_filters(include_bots=include_bots)
     chain = [DropUnmerged(), *chain]
     since_iso = _since(since)
@@ -266,6 +271,8 @@ def _crawl_github_repo(
     chain: list[PullRequestFilter],
     max_diff_bytes: int,
 ) -> None:
+    from prsynth.sources.github.client import GitHubSource
+
     check_repo_name(repo)
     client.start_repository()
     source = GitHubSource(client, repo, cache=store, max_diff_bytes=max_diff_bytes)
@@ -430,6 +437,8 @@ SOURCE_KINDS = ("github", "git", "import")
 
 def check_sources(sources: Sequence[SourceConfig]) -> None:
     """Refuse a config whose [[sources]] cannot run, naming the entry and key."""
+    from prsynth.sources.github.client import check_api_url
+
     if not sources:
         raise ConfigError(
             "the config has no [[sources]] entries; add some (see README 'Scheduled crawls')"
@@ -467,6 +476,13 @@ def crawl_sources(
     on_report: Callable[[CrawlReport], None] | None = None,
 ) -> list[CrawlReport]:
     """Run every [[sources]] entry of `config` with its filters, one report per repository."""
+    from prsynth.sources.github.client import (
+        ANONYMOUS_NOTE,
+        RequestBudget,
+        RetryPolicy,
+        check_api_url,
+    )
+
     check_sources(config.sources)
     check_api_url(config.github.api_url)
     budget = RequestBudget(max_requests or config.crawl.max_requests)

@@ -66,8 +66,10 @@ ASSIGNMENT = re.compile(
 # rules above, so a new rule with hints is covered without editing this.
 TOKEN_HINTS = tuple(dict.fromkeys(hint for _, _, hints in TOKEN_RULES for hint in hints))
 KEYWORD_LITERALS = ("passw", "pwd", "secret", "token", "key", "credential")
+# Under (?i) these four non-ASCII letters match ASCII ones (İ ı ~ i, ſ ~ s, K ~ k).
+_CASE_FOLDING = "İıſK"
 _IDENTIFIER_CHARS = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-" + _CASE_FOLDING
 )
 
 
@@ -105,9 +107,11 @@ def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
 
 def _keyword_positions(text: str) -> list[int]:
     """Sorted positions where an ASSIGNMENT keyword may start (a superset is fine)."""
-    if not text.isascii():  # lower() may change lengths; fall back to the regex
+    if not text.isascii() and any(c in text for c in _CASE_FOLDING):
         return [m.start() for m in ASSIGNMENT_HINT.finditer(text)]
     lower = text.lower()
+    if len(lower) != len(text):  # a character lower-cased to two: positions would shift
+        return [m.start() for m in ASSIGNMENT_HINT.finditer(text)]
     positions = []
     for literal in KEYWORD_LITERALS:
         at = lower.find(literal)
