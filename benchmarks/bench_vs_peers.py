@@ -56,10 +56,10 @@ def clone(bundle: Path, into: Path) -> Path:
 # --- jobs (each runs in its own process and returns a dict) -------------------------
 
 def job_crawl(path: str, store: str) -> dict[str, Any]:
-    started = time.perf_counter()
     from prsynth.crawl.run import crawl_git
     from prsynth.store import Store
 
+    started = time.perf_counter()  # as for PyDriller: imports not counted
     with Store(store) as opened:
         report = crawl_git(opened, path, "bench/repo", include_bots=True)
     return {"seconds": time.perf_counter() - started, "prs": report.new, "peak": peak_mb()}
