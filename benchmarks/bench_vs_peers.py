@@ -11,7 +11,7 @@ medians are printed with their ratio:
 - git mining: `crawl_git` (PR detection, diffs, filters, redaction, SQLite) against
   PyDriller reading the same PRs (the merge commit, then `Git.diff(base, head)` with every
   file's patch), on a clone of a real bundle;
-- embedding: `embed_queries` (default ONNX backend, stored) against a plain
+- embedding: the embed stage (default ONNX backend, stored) against a plain
   `SentenceTransformer.encode(batch_size=64)` on the offline requests made from the
   bundle's PRs, with top-10 neighbour and duplicate-pair agreement between the two;
 - selection: facility location k=78 against apricot's FacilityLocationSelection
@@ -111,15 +111,15 @@ def job_make_requests(path: str, store: str, texts: int) -> dict[str, Any]:
 
 
 def job_prsynth_embed(store: str) -> dict[str, Any]:
-    from prsynth.config import EmbedConfig
-    from prsynth.stages.embed import embed_queries
+    from prsynth.config import Config
+    from prsynth.stages.registry import run_stage
     from prsynth.store import Store
 
     with Store(store) as opened:
         with opened.transaction() as db:
             db.execute("DELETE FROM embeddings")
         started = time.perf_counter()
-        report = embed_queries(opened, EmbedConfig())
+        report = run_stage(opened, Config(), "embed")
         seconds = time.perf_counter() - started
         ids, vectors = opened.query_vectors(report.model)
     np.save(store + ".prsynth.npy", vectors)
@@ -130,8 +130,7 @@ def job_plain_encode(store: str) -> dict[str, Any]:
     from sentence_transformers import SentenceTransformer
 
     from prsynth.stages.embed import DEFAULT_MODEL, resolve_model
-    from prsynth.store import Store
-    from prsynth.store.vectors import text_hash
+    from prsynth.store import Store, text_hash
 
     with Store(store) as opened:
         sources = opened.query_sources()
@@ -149,13 +148,13 @@ def job_plain_encode(store: str) -> dict[str, Any]:
 def job_cold_select(store: str) -> dict[str, Any]:
     started = time.perf_counter()
     from prsynth.config import Config
-    from prsynth.selection.run import SelectOptions, select_queries
+    from prsynth.selection.run import select_queries
     from prsynth.store import Store
 
     with Store(store) as opened:
         with opened.transaction() as db:
             db.execute("DELETE FROM embeddings")
-        result = select_queries(opened, Config(), SelectOptions(k=K))
+        result = select_queries(opened, Config().override("select", k=K))
     return {"seconds": time.perf_counter() - started, "selected": len(result.records),
             "peak": peak_mb()}
 

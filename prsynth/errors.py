@@ -29,3 +29,8 @@ class PartialFailure(PrsynthError):
     """Some sources or items failed; the rest was done and stored."""
 
     exit_code = 3
+
+
+class BudgetSpent(PartialFailure):
+    """A budget the whole run shares (API requests, cost) is spent: what was done is
+    stored, and the rest of the run is skipped until the next one."""

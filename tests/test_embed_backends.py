@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
-from prsynth.config import EmbedConfig
+from prsynth.config import Config
 from prsynth.errors import ConfigError
-from prsynth.stages.embed import DEFAULT_MODEL, embed_queries, load_embedder
+from prsynth.stages.embed import DEFAULT_MODEL, load_embedder
 from prsynth.stages.embed_onnx import cache_root
+from prsynth.stages.registry import run_stage
 from prsynth.store import Store
 from tests.support.vectordata import TOPICS, fill_topics
 
@@ -59,8 +60,8 @@ def test_export_is_made_once_and_reused_from_the_cache_folder(minilm):
 
 def test_int8_vectors_are_cached_under_their_own_key(store: Store, minilm):
     fill_topics(store)
-    embed_queries(store, EmbedConfig())
-    report = embed_queries(store, EmbedConfig(backend="onnx-int8"))
+    run_stage(store, Config(), "embed")
+    report = run_stage(store, Config().override("embed", backend="onnx-int8"), "embed")
     assert report.model == f"{DEFAULT_MODEL}#int8" and report.embedded == 24
     _, fp32 = store.query_vectors(DEFAULT_MODEL)
     _, int8 = store.query_vectors(f"{DEFAULT_MODEL}#int8")
@@ -70,7 +71,7 @@ def test_int8_vectors_are_cached_under_their_own_key(store: Store, minilm):
 def test_unknown_backend_is_a_config_error_naming_the_choices(store: Store):
     fill_topics(store)
     with pytest.raises(ConfigError, match="backend 'cuda' is unknown; use one of onnx"):
-        embed_queries(store, EmbedConfig(backend="cuda"))
+        run_stage(store, Config().override("embed", backend="cuda"), "embed")
     assert store.count_vectors() == 0
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
-from prsynth.config import Config
+from prsynth.config import Config, load_config
 from prsynth.errors import PrsynthError
+from prsynth.progress import Progress, quiet
 from prsynth.store import Store
 
 
@@ -33,12 +34,29 @@ class RunContext:
         if self._store is not None:
             self._store.close()
 
+    def use_config_file(self, ctx: click.Context, path: str | None) -> None:
+        """A command's own --config FILE replaces the global config (and its store, unless
+        --store was given)."""
+        if path is None:
+            return
+        self.config = load_config(path)
+        if not ctx.find_root().params.get("store"):
+            self.store_path = self.config.store
+
 
 pass_run = click.make_pass_decorator(RunContext)
 
+# Options of the commands a scheduler runs (`crawl`, `run`).
+CONFIG_FILE = click.option(
+    "--config", "config_path", metavar="FILE", default=None,
+    help="Use this config file (its [[sources]] and store) instead of the global one.")
+MAX_REQUESTS = click.option(
+    "--max-requests", type=click.IntRange(min=0), default=0,
+    help="Stop after N GitHub API requests (0: [crawl] max_requests, else no cap).")
+
 
 class PrsynthGroup(click.Group):
-    """Turns library errors into one-line messages with DESIGN.md's exit codes."""
+    """Turns library errors into one-line messages with the exit codes of docs/architecture.md."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -60,18 +78,19 @@ def echo_json(value: Any) -> None:
 
 
 @contextlib.contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+def progress_bar(label: str) -> Iterator[Progress]:
     """A progress callback: a bar on a terminal (stderr), nothing otherwise."""
     if not sys.stderr.isatty():
-        yield lambda done, total: None
+        yield quiet
         return
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import Progress as Bar
 
-    with Progress(console=Console(stderr=True), transient=True) as bar:
+    with Bar(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=None)
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+        def update(step: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{label}: {step}" if step else label,
+                       completed=done, total=total)
 
         yield update

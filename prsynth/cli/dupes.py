@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from prsynth.cli._common import RunContext, echo_json, pass_run
-from prsynth.stages.dedupe import duplicate_listing
+from prsynth.outputs.inspect import duplicate_listing
 
 
 @click.command("dupes")

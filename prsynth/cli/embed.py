@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import click
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
-from prsynth.stages.embed import embed_queries
 from prsynth.stages.embed_onnx import BACKENDS
+from prsynth.stages.registry import run_stage
 
 
 @click.command("embed")
@@ -27,14 +25,10 @@ from prsynth.stages.embed_onnx import BACKENDS
 def command(run: RunContext, model: str | None, batch_size: int | None, backend: str | None,
             threads: int | None, as_json: bool) -> None:
     """Embed every query not yet embedded (cached by model and text)."""
-    config = dataclasses.replace(
-        run.config.embed, model=model or run.config.embed.model,
-        batch_size=batch_size or run.config.embed.batch_size,
-        backend=backend or run.config.embed.backend,
-        threads=run.config.embed.threads if threads is None else threads,
-    )
+    config = run.config.override("embed", model=model, batch_size=batch_size, backend=backend,
+                                 threads=threads)
     with progress_bar("embedding") as progress:
-        report = embed_queries(run.store(), config, progress)
+        report = run_stage(run.store(), config, "embed", progress)
     if as_json:
         echo_json(report.to_dict())
     click.echo(report.summary(), err=True)

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from prsynth.cli._common import RunContext, echo_json, pass_run
-from prsynth.selection.run import mark_query
+from prsynth.selection.marks import mark_query
 
 
 @click.command("mark")

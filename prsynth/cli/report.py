@@ -14,7 +14,7 @@ from prsynth.outputs.report import build_report, write_report
 @pass_run
 def command(run, output: str) -> None:
     """Write an HTML report: the map of all requests, cluster cards and the selected set."""
-    data = build_report(run.store())
+    data = build_report(run.store(), run.config)
     path = write_report(data, output)
     click.echo(
         f"wrote {path} ({len(data.points['id'])} requests, {len(data.clusters)} clusters, "
