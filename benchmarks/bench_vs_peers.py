@@ -88,7 +88,7 @@ def job_make_requests(path: str, store: str, texts: int) -> dict[str, Any]:
     """Crawl + offline synthesis; more requests than PRs come from rephrased copies."""
     from prsynth.config import Config
     from prsynth.crawl.run import crawl_git
-    from prsynth.llm.backend import make_backend
+    from prsynth.llm import make_backend
     from prsynth.records import Query
     from prsynth.stages.synth import SynthOptions, synthesize
     from prsynth.store import Store
