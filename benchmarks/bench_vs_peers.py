@@ -152,8 +152,9 @@ def job_cold_select(store: str) -> dict[str, Any]:
     from prsynth.store import Store
 
     with Store(store) as opened:
-        with opened.transaction() as db:
+        with opened.transaction() as db:  # cold: no vectors and no stage results
             db.execute("DELETE FROM embeddings")
+            db.execute("DELETE FROM stages")
         result = select_queries(opened, Config().override("select", k=K))
     return {"seconds": time.perf_counter() - started, "selected": len(result.records),
             "peak": peak_mb()}
