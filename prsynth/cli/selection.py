@@ -10,7 +10,7 @@ from rich.table import Table
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
 from prsynth.cli.score import WEIGHTS, with_weights
-from prsynth.outputs.export import write_records
+from prsynth.outputs.export import check_output_path, write_records
 from prsynth.selection.methods import METHODS
 from prsynth.selection.run import SelectOptions, select_queries
 
@@ -40,6 +40,8 @@ def command(run: RunContext, output: str | None, weights_file: str | None, as_js
     """Choose k queries that cover the candidates well and score high; store the run."""
     if output == "-" and as_json:
         raise click.UsageError("-o - and --json both write to stdout; pass -o FILE")
+    if output:
+        check_output_path(output, run.store_path)
     config = with_weights(run.config, weights_file)
     options = SelectOptions.from_config(config.select, **flags)
     with progress_bar("selecting") as bar:

@@ -39,6 +39,8 @@ from prsynth.sources.github.client import (
 from prsynth.sources.local_git import LocalGitSource
 from prsynth.store import Store, fingerprint
 from prsynth.store.github import GitHubCursor
+from prsynth.store.prs import pr_row
+from prsynth.text.diffs import clean_diff
 from prsynth.text.redact import redact_pr
 
 log = logging.getLogger(__name__)
@@ -127,13 +129,20 @@ def crawl_import(
     chain = filters if filters is not None else default_filters(include_bots=include_bots)
     known = store.pr_ids()
     repos: dict[str, PullRequest] = {}
+    first_line: dict[str, int] = {}
 
     def fresh_prs() -> Iterable[PullRequest]:
-        for item in source.records():
-            if isinstance(item, BadLine):
-                report.bad_lines.append(item)
-                log.warning("%s line %d skipped: %s", path, item.line, item.reason)
-            elif item.id in known:
+        for entry in source.records():
+            if not isinstance(entry, BadLine) and entry[1].id in first_line:
+                entry = BadLine(entry[0], f"{entry[1].id} was already on line "
+                                f"{first_line[entry[1].id]}; the first is kept")
+            if isinstance(entry, BadLine):
+                report.bad_lines.append(entry)
+                log.warning("%s line %d skipped: %s", path, entry.line, entry.reason)
+                continue
+            number, item = entry
+            first_line[item.id] = number
+            if item.id in known:
                 report.unchanged += 1
             else:
                 repos.setdefault(item.repo, item)
@@ -163,16 +172,23 @@ def store_prs(
     transaction (a source's bookkeeping commits with the PR or not at all).
     """
     for pr in prs:
+        pr.diff = clean_diff(pr.diff)
         reason = first_drop_reason(pr, filters)
         with store.transaction():
+            try:
+                clean = None if reason else redact_pr(pr)
+                row = None if clean is None else pr_row(clean)
+            except (ValueError, LookupError, TypeError) as exc:
+                # A record no parser can read is dropped with its reason, never the crawl.
+                log.warning("%s dropped: unreadable (%s: %s)", pr.id, type(exc).__name__, exc)
+                reason = "unreadable"
             if reason:
                 report.skipped[reason] += 1
                 store.record_drop(stage_item, pr.id, reason, repo=pr.repo)
             else:
-                clean = redact_pr(pr)
                 if clean != pr:
                     report.redacted += 1
-                if store.put_pr(clean, replace=True):
+                if store.put_pr(clean, replace=True, row=row):
                     if known is not None and pr.id in known:
                         report.updated += 1
                     else:

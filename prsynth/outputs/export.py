@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -14,10 +15,37 @@ from prsynth.errors import ConfigError
 FORMATS = ("jsonl", "parquet")
 
 
-def write_records(records: Iterable[dict[str, Any]], out: str | Path, fmt: str = "jsonl") -> int:
-    """Write `records` to the file `out` ("-" for stdout); return how many were written."""
+STORE_SIDECARS = ("", "-wal", "-shm", "-journal", ".crawl-lock")
+
+
+def check_output_path(out: str | Path, store: str | Path | None) -> None:
+    """Refuse an output file that is the store (or one of its SQLite side files), however
+    it is spelled: relative, `./`, through a symlink or a hard link."""
+    if store is None or str(out) == "-":
+        return
+    target = os.path.realpath(out)
+    for suffix in STORE_SIDECARS:
+        guarded = os.path.realpath(f"{store}{suffix}")
+        same = target == guarded or (
+            os.path.exists(target) and os.path.exists(guarded)
+            and os.path.samefile(target, guarded))
+        if same:
+            raise ConfigError(
+                f"output {out} is the store {store}{suffix}; writing there would destroy it,"
+                " pass another file to -o"
+            )
+
+
+def write_records(
+    records: Iterable[dict[str, Any]], out: str | Path, fmt: str = "jsonl", *,
+    store: str | Path | None = None,
+) -> int:
+    """Write `records` to the file `out` ("-" for stdout); return how many were written.
+
+    `store` is the store's path: an `out` naming it is refused before anything is read."""
     if fmt not in FORMATS:
         raise ConfigError(f"--format {fmt!r} is unknown; use one of {', '.join(FORMATS)}")
+    check_output_path(out, store)
     if str(out) == "-":
         return _write(records, sys.stdout.buffer, fmt)
     path = Path(out)

@@ -23,6 +23,7 @@ import jinja2
 
 from prsynth import __version__
 from prsynth.errors import MissingStageError
+from prsynth.outputs.export import check_output_path
 from prsynth.outputs.stats import collect_stats
 from prsynth.selection.records import selected_records
 from prsynth.store import Store, utcnow
@@ -182,6 +183,7 @@ def render_report(data: ReportData) -> str:
 
 def write_report(data: ReportData, path: str | Path) -> Path:
     """Write the report next to its final name, then rename, so a reader never sees half."""
+    check_output_path(path, data.store)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")

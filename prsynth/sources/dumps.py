@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -34,7 +35,8 @@ class DumpSource:
         if not self.path.is_file():
             raise SourceError(f"import file {self.path}: not found; pass a JSONL file")
 
-    def records(self) -> Iterator[PullRequest | BadLine]:
+    def records(self) -> Iterator[tuple[int, PullRequest] | BadLine]:
+        """(line number, PR) for every readable line, a BadLine with the reason otherwise."""
         with self.path.open("rb") as handle:
             for number, raw in enumerate(handle, start=1):
                 if not raw.strip():
@@ -45,9 +47,11 @@ class DumpSource:
                     yield BadLine(number, f"not valid JSON ({exc.__class__.__name__})")
                     continue
                 try:
-                    yield self._pull_request(record)
+                    pr = self._pull_request(record)
                 except (ConfigError, KeyError, TypeError, ValueError) as exc:
                     yield BadLine(number, _reason(exc))
+                    continue
+                yield number, pr
 
     def _pull_request(self, record: Any) -> PullRequest:
         if not isinstance(record, dict):
@@ -60,14 +64,86 @@ class DumpSource:
         return pr
 
 
+# The PR record of DESIGN.md, field by field: (accepted JSON types, what to say).
+# null stands for "not given" in every optional field.
+TEXT, COUNT, FLAG = (str,), (int,), (bool,)
+PR_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "id": (TEXT, "a string OWNER/NAME#N"), "repo": (TEXT, "a string OWNER/NAME"),
+    "number": (COUNT, "a positive integer"), "url": (TEXT, "a string"),
+    "title": (TEXT, "a string"), "body": (TEXT, "a string"), "author": (TEXT, "a string"),
+    "author_is_bot": (FLAG, "true or false"), "merged_at": (TEXT, "an ISO 8601 date string"),
+    "base_sha": (TEXT, "a string"), "head_sha": (TEXT, "a string"),
+    "merge_sha": (TEXT, "a string"), "additions": (COUNT, "a non-negative integer"),
+    "deletions": (COUNT, "a non-negative integer"), "files": ((list,), "a list of objects"),
+    "diff": (TEXT, "a string"), "diff_truncated": (FLAG, "true or false"),
+    "linked_issues": ((list,), "a list of objects"), "license": (TEXT, "a string"),
+    "source": (TEXT, "a string"), "stars": (COUNT, "a non-negative integer"),
+    "repo_description": (TEXT, "a string"), "repo_language": (TEXT, "a string"),
+}
+FILE_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "path": (TEXT, "a string"), "status": (TEXT, "a string"),
+    "additions": (COUNT, "a non-negative integer"),
+    "deletions": (COUNT, "a non-negative integer"), "previous_path": (TEXT, "a string"),
+    "binary": (FLAG, "true or false"),
+}
+SWE_BENCH_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "repo": (TEXT, "a string OWNER/NAME"), "instance_id": (TEXT, "a string OWNER__NAME-N"),
+    "base_commit": (TEXT, "a string"), "patch": (TEXT, "a string"),
+    "test_patch": (TEXT, "a string"), "problem_statement": (TEXT, "a string"),
+    "created_at": (TEXT, "an ISO 8601 date string"),
+}
+
+
+def check_fields(
+    record: dict[str, Any], schema: dict[str, tuple[tuple[type, ...], str]], where: str = "",
+) -> None:
+    """Raise ValueError naming the first field whose JSON type is not the documented one."""
+    for key, (kinds, wanted) in schema.items():
+        value = record.get(key)
+        if value is None:
+            continue
+        # JSON true/false are Python bools, which are ints too: keep them apart.
+        ok = isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool))
+        if ok and int in kinds and value < (1 if key == "number" else 0):
+            ok = False
+        if ok and "date" in wanted and value and not _is_date(value):
+            ok = False
+        if not ok:
+            raise ValueError(f"field {where}{key!r} must be {wanted}, got {_short(value)}")
+
+
+def _is_date(value: str) -> bool:
+    try:
+        dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def from_export(record: dict[str, Any]) -> PullRequest:
     for key in ("repo", "number", "title"):
         if key not in record:
             raise KeyError(key)
+    check_fields(record, PR_FIELDS)
+    for index, item in enumerate(record.get("files") or []):
+        if not isinstance(item, dict):
+            raise ValueError(f"field 'files[{index}]' must be an object, got {_short(item)}")
+        check_fields(item, FILE_FIELDS, f"files[{index}].")
+    for index, item in enumerate(record.get("linked_issues") or []):
+        if not isinstance(item, dict):
+            raise ValueError(
+                f"field 'linked_issues[{index}]' must be an object, got {_short(item)}")
     check_repo_name(record["repo"])
-    if not isinstance(record["number"], int) or record["number"] <= 0:
-        raise ValueError(f"number must be a positive integer, got {record['number']!r}")
-    pr = PullRequest.from_dict(record)
+    expected = f"{record['repo']}#{record['number']}"
+    if record.get("id") not in (None, expected):
+        raise ValueError(f"field 'id' is {_short(record['id'])} but repo and number say "
+                         f"{expected!r}")
+    pr = PullRequest.from_dict({k: v for k, v in record.items() if v is not None})
     pr.source = "import"
     if "author_is_bot" not in record:
         pr.author_is_bot = is_bot(pr.author)
@@ -78,6 +154,7 @@ def from_export(record: dict[str, Any]) -> PullRequest:
 
 def from_swe_bench(record: dict[str, Any]) -> PullRequest:
     """A SWE-bench instance: `owner__name-N`, `base_commit`, `patch`, `test_patch`, ..."""
+    check_fields(record, SWE_BENCH_FIELDS)
     repo = check_repo_name(record["repo"])
     match = INSTANCE_NUMBER.search(str(record["instance_id"]))
     if not match:
