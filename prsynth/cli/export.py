@@ -25,7 +25,7 @@ def command() -> None:
 @pass_run
 def export_prs(run: RunContext, fmt: str, output: str) -> None:
     """Export every stored PR record."""
-    count = write_records((pr.to_dict() for pr in run.store().iter_prs()), output, fmt,
+    count = write_records((pr.to_dict() for pr in run.store(write=False).iter_prs()), output, fmt,
                           store=run.store_path)
     click.echo(f"exported {count} PRs to {'stdout' if output == '-' else output}", err=True)
 
@@ -36,7 +36,7 @@ def export_prs(run: RunContext, fmt: str, output: str) -> None:
 @pass_run
 def export_queries(run: RunContext, fmt: str, output: str) -> None:
     """Export every stored query record (template-defined fields included)."""
-    records = (query.to_dict() for query in run.store().iter_queries())
+    records = (query.to_dict() for query in run.store(write=False).iter_queries())
     count = write_records(records, output, fmt, store=run.store_path)
     click.echo(f"exported {count} queries to {'stdout' if output == '-' else output}", err=True)
 
@@ -48,7 +48,7 @@ def export_queries(run: RunContext, fmt: str, output: str) -> None:
 @pass_run
 def export_selected(run: RunContext, fmt: str, output: str, name: str | None) -> None:
     """Export a selection's Selected records: query, PR, base commit, patch, test patch, why."""
-    selection, records = stored_selection(run.store(), name)
+    selection, records = stored_selection(run.store(write=False), name)
     count = write_records(records, output, fmt, store=run.store_path)
     where = "stdout" if output == "-" else output
     click.echo(f"exported {count} selected items of {selection['name']!r} to {where}", err=True)

@@ -7,10 +7,12 @@ import dataclasses
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
+from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar, safe_cells
 from prsynth.config import Config
 from prsynth.stages.score import explain, load_weights_file, resolve_weights, score_queries
+from prsynth.text.terminal import terminal_text
 
 WEIGHTS = click.option(
     "--weights", "weights_file", metavar="FILE", default=None,
@@ -59,7 +61,7 @@ def command(
     """Score every query in [0, 1] from named features (see README for the table)."""
     config = with_weights(run.config, weights_file)
     if explain_id is not None:
-        detail = explain(run.store(), explain_id, config.score.weights)
+        detail = explain(run.store(write=False), explain_id, config.score.weights)
         if as_json:
             echo_json(detail)
             return
@@ -75,15 +77,15 @@ def command(
 
 
 def print_explanation(detail: dict) -> None:
-    table = Table(title=f"{detail['query_id']}: quality {detail['quality']:.3f}")
+    table = Table(title=terminal_text(f"{detail['query_id']}: quality {detail['quality']:.3f}"))
     table.add_column("feature")
     table.add_column("value", justify="right")
     table.add_column("weight", justify="right")
     table.add_column("contribution", justify="right")
     table.add_column("meaning")
     for row in detail["features"]:
-        table.add_row(row["feature"], f"{row['value']:.2f}", f"{row['weight']:g}",
-                      f"{row['contribution']:.3f}", row["meaning"])
+        table.add_row(*safe_cells(row["feature"], f"{row['value']:.2f}", f"{row['weight']:g}",
+                                  f"{row['contribution']:.3f}", row["meaning"]))
     console = Console()
-    console.print(detail["query"])
+    console.print(Text(terminal_text(detail["query"])))
     console.print(table)

@@ -14,7 +14,7 @@ from prsynth.cli._common import RunContext, echo_json, pass_run
 @pass_run
 def command(run: RunContext, as_json: bool) -> None:
     """List stored selection runs: name, when, k, method, seed, quality, coverage."""
-    runs = run.store().selections()
+    runs = run.store(write=False).selections()
     if as_json:
         echo_json(runs)
         return

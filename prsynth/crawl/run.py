@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import logging
 import os
@@ -399,11 +400,21 @@ def crawl_lock(store_path: str | Path) -> Iterator[None]:
     An OS file lock (flock) next to the store: the kernel releases it when the process
     ends, even on kill -9, so a crashed crawl never leaves a stale lock.
     """
-    lock_path = Path(f"{store_path}.crawl-lock")
+    # Keyed on the real path, so a store reached through a symlink shares the lock.
+    lock_path = Path(f"{os.path.realpath(store_path)}.crawl-lock")
     if not lock_path.parent.exists():
         raise StoreError(
             f"store {store_path}: folder {lock_path.parent} does not exist; create it first")
-    handle = lock_path.open("a+", encoding="utf-8")
+    try:
+        handle = lock_path.open("a+", encoding="utf-8")
+    except PermissionError:
+        raise StoreError(f"store {store_path} is read-only (its folder is not writable); "
+                         "make it writable to crawl") from None
+    except OSError as exc:
+        if exc.errno != errno.EROFS:
+            raise
+        raise StoreError(f"store {store_path} is on a read-only file system; "
+                         "copy it somewhere writable to crawl") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
