@@ -25,7 +25,7 @@ from prsynth.crawl.filters import (
     first_drop_reason,
 )
 from prsynth.errors import ConfigError, PartialFailure, PrsynthError, SourceError, StoreError
-from prsynth.records import PullRequest, check_repo_name, is_bot
+from prsynth.records import PullRequest, Unreadable, check_repo_name, is_bot
 from prsynth.sources.dumps import BadLine, DumpSource
 from prsynth.sources.github.client import (
     ANONYMOUS_NOTE,
@@ -158,7 +158,7 @@ def crawl_import(
 
 def store_prs(
     store: Store,
-    prs: Iterable[PullRequest],
+    prs: Iterable[PullRequest | Unreadable],
     filters: list[PullRequestFilter],
     report: CrawlReport,
     *,
@@ -173,6 +173,10 @@ def store_prs(
     transaction (a source's bookkeeping commits with the PR or not at all).
     """
     for pr in prs:
+        if isinstance(pr, Unreadable):
+            report.skipped[pr.reason] += 1
+            store.record_drop(stage_item, pr.id, pr.reason, repo=pr.repo)
+            continue
         pr.diff = clean_diff(pr.diff)
         reason = first_drop_reason(pr, filters)
         with store.transaction():
