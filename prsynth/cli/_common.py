@@ -18,6 +18,7 @@ from prsynth.config import Config
 from prsynth.errors import PrsynthError, StoreError
 from prsynth.store import Store
 from prsynth.store.core import explain_sqlite_error
+from prsynth.text.redact import redact
 from prsynth.text.terminal import terminal_text
 
 
@@ -78,7 +79,8 @@ DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def _one_line(exc: PrsynthError) -> click.ClickException:
-    error = click.ClickException(terminal_text(str(exc)))
+    # Messages can quote URLs and server answers: no secret or escape sequence gets out.
+    error = click.ClickException(terminal_text(redact(str(exc))))
     error.exit_code = exc.exit_code
     return error
 

@@ -42,7 +42,7 @@ from prsynth.store import Store, fingerprint
 from prsynth.store.github import GitHubCursor
 from prsynth.store.prs import pr_row
 from prsynth.text.diffs import clean_diff
-from prsynth.text.redact import redact_pr
+from prsynth.text.redact import masked_url, redact_pr
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -364,7 +364,7 @@ def _github_error(repo: str, client: GitHubClient, exc: GithubException) -> str:
     if exc.status == 404:
         hint = "check the name" + (", or set GITHUB_TOKEN if it is private"
                                    if client.anonymous else " and the token's access")
-        return f"repository {repo} not found at {client.api_url} (404); {hint}"
+        return f"repository {repo} not found at {masked_url(client.api_url)} (404); {hint}"
     if exc.status == 401:
         return f"repository {repo}: GitHub refused the credentials (401); check GITHUB_TOKEN"
     message = exc.data.get("message", "") if isinstance(exc.data, dict) else ""

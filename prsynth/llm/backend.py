@@ -28,7 +28,7 @@ import jsonschema
 from prsynth.config import LLMConfig
 from prsynth.errors import ConfigError, PrsynthError
 from prsynth.llm import baseline
-from prsynth.text.redact import redact
+from prsynth.text.redact import masked_url, redact
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,7 @@ class OpenAIChat(LLMBackend):
         return (self.base_url or OPENAI_API_URL).rstrip("/")
 
     def describe(self) -> str:
-        return f"{self.model} at {self.url}"
+        return f"{self.model} at {masked_url(self.url)}"
 
     def cost(self, tokens_in: int, tokens_out: int) -> float:
         return self.price.cost(tokens_in, tokens_out) if self.price else 0.0
@@ -351,13 +351,13 @@ class OpenAIChat(LLMBackend):
                 raise LLMCallError(_status_message(exc), "rejected", **spent) from None
             except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
                 raise LLMError(
-                    f"the LLM server at {self.url} refused the credentials (HTTP "
+                    f"the LLM server at {masked_url(self.url)} refused the credentials (HTTP "
                     f"{exc.status_code}); check OPENAI_API_KEY"
                 ) from None
             except openai.NotFoundError:
                 raise LLMError(
-                    f"the LLM server at {self.url} has no model {self.model!r} or no Chat "
-                    "Completions endpoint (HTTP 404); check --model and base_url (it usually "
+                    f"the LLM server at {masked_url(self.url)} has no model {self.model!r} or no"
+                    " Chat Completions endpoint (HTTP 404); check --model and base_url (it usually "
                     "ends in /v1)"
                 ) from None
             except (openai.APIStatusError, openai.APIConnectionError) as exc:
@@ -413,8 +413,8 @@ class OpenAIChat(LLMBackend):
                                 "timeout", **spent)
         if isinstance(exc, openai.APIConnectionError):
             return LLMError(
-                f"cannot reach the LLM server at {self.url} ({_describe(exc)}) after {tries} "
-                "tries; start it, or fix `base_url` in [llm] / OPENAI_BASE_URL"
+                f"cannot reach the LLM server at {masked_url(self.url)} ({_describe(exc)}) after"
+                f" {tries} tries; start it, or fix `base_url` in [llm] / OPENAI_BASE_URL"
             )
         return LLMCallError(f"{_describe(exc)} after {tries} tries", "server_error", **spent)
 

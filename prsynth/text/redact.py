@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import urllib.parse
 from collections import Counter
 from collections.abc import Iterable
 
@@ -110,6 +111,20 @@ def _replace_assignment(match: re.Match[str]) -> str:
     quote = match.group("quote")
     kind = "password" if re.search(r"(?i)pass|pwd", match.group("name")) else "secret"
     return f"{match.group('name')}{match.group('sep')}{quote}{PLACEHOLDER.format(kind=kind)}{quote}"
+
+
+def masked_url(url: str) -> str:
+    """`url` fit for a message: user and password (`https://user:pass@host`) become `***`,
+    and secrets in the query string are redacted."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return redact(url)
+    if parts.username is None and parts.password is None:
+        return redact(url)
+    return redact(urllib.parse.urlunsplit(parts._replace(netloc=f"***@{host}{port}")))
 
 
 def find_secrets(text: str) -> list[str]:
