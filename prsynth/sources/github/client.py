@@ -36,7 +36,7 @@ from github.Requester import Requester
 from prsynth.errors import ConfigError, PrsynthError, SourceError
 from prsynth.records import FileChange, PullRequest, is_bot
 from prsynth.text.diffs import truncate_diff
-from prsynth.text.redact import masked_url
+from prsynth.text.redact import masked_url, redact_json
 
 log = logging.getLogger(__name__)
 
@@ -376,9 +376,11 @@ class GitHubSource:
         response = self.client.get(path, etag=etag if body is not None else "")
         if response.not_modified:
             return body
+        # What is kept is redacted like everything else stored: no cache holds a secret.
+        data = redact_json(response.data)
         if response.etag:
-            self.cache.cache_http_response(key, response.etag, response.data)
-        return response.data
+            self.cache.cache_http_response(key, response.etag, data)
+        return data
 
 
 def patch_section(file: File) -> str:
