@@ -29,3 +29,7 @@ class PartialFailure(PrsynthError):
     """Some sources or items failed; the rest was done and stored."""
 
     exit_code = 3
+
+
+class DiskFull(PrsynthError):
+    """The disk (or a file-size limit) ran out while writing; committed work is kept."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import sqlite3
 import sys
@@ -15,7 +14,8 @@ import click
 from rich.text import Text
 
 from prsynth.config import Config
-from prsynth.errors import PrsynthError, StoreError
+from prsynth.errors import DiskFull, PrsynthError, StoreError
+from prsynth.outputs.export import DISK_FULL
 from prsynth.store import Store
 from prsynth.store.core import explain_sqlite_error
 from prsynth.text.redact import redact
@@ -65,7 +65,7 @@ class PrsynthGroup(click.Group):
             if exc.errno not in DISK_FULL:
                 raise
             where = exc.filename or "the output"
-            raise _one_line(PrsynthError(
+            raise _one_line(DiskFull(
                 f"disk full while writing {where}; nothing stored was lost")) from None
         except KeyboardInterrupt:
             click.echo(
@@ -73,9 +73,6 @@ class PrsynthGroup(click.Group):
                 err=True,
             )
             ctx.exit(130)
-
-
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def _one_line(exc: PrsynthError) -> click.ClickException:

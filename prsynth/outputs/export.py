@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from prsynth.errors import ConfigError
+from prsynth.errors import ConfigError, DiskFull
 
 FORMATS = ("jsonl", "parquet")
 
 
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 STORE_SIDECARS = ("", "-wal", "-shm", "-journal", ".crawl-lock")
 
 
@@ -51,12 +54,25 @@ def write_records(
     path = Path(out)
     if not path.parent.exists():
         raise ConfigError(f"output {path}: folder {path.parent} does not exist; create it first")
-    # Write next to the target and rename, so an interrupted export never leaves half a file.
+    with atomic_output(path) as handle:
+        return _write(records, handle, fmt)
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path) -> Iterator[BinaryIO]:
+    """A handle on `path.partial`, renamed to `path` when the block ends well and removed
+    when it does not, so an interrupted or failed write never leaves half a file. A full
+    disk (or a file-size limit) is one line: the store is not touched by output files."""
     partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as handle:
-        count = _write(records, handle, fmt)
-    partial.replace(path)
-    return count
+    try:
+        with partial.open("wb") as handle:
+            yield handle
+        partial.replace(path)
+    except BaseException as exc:
+        partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+            raise DiskFull(f"disk full while writing {path}; nothing stored was lost") from None
+        raise
 
 
 def _write(records: Iterable[dict[str, Any]], handle: BinaryIO, fmt: str) -> int:

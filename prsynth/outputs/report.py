@@ -23,7 +23,7 @@ import jinja2
 
 from prsynth import __version__
 from prsynth.errors import MissingStageError
-from prsynth.outputs.export import check_output_path
+from prsynth.outputs.export import atomic_output, check_output_path
 from prsynth.outputs.stats import collect_stats
 from prsynth.selection.records import selected_records
 from prsynth.store import Store, utcnow
@@ -186,9 +186,9 @@ def write_report(data: ReportData, path: str | Path) -> Path:
     check_output_path(path, data.store)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(render_report(data), encoding="utf-8")
-    partial.replace(path)
+    page = render_report(data).encode("utf-8")
+    with atomic_output(path) as handle:
+        handle.write(page)
     return path
 
 
