@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, safe_cells
+from prsynth.errors import ConfigError
 from prsynth.selection.run import mark_query
 
 
@@ -25,8 +26,8 @@ def command(run: RunContext, query_id: str | None, pin: bool, reject: bool, clea
     chosen = [name for name, on in (("pin", pin), ("reject", reject), ("clear", clear)) if on]
     if len(chosen) > 1 or (list_marks and (chosen or query_id)):
         given = ", ".join(f"--{name}" for name in chosen + (["list"] if list_marks else []))
-        raise click.UsageError(f"{given} contradict each other; give exactly one of --pin, "
-                               "--reject, --clear with QUERY_ID, or --list alone")
+        raise ConfigError(f"{given} contradict each other; give exactly one of --pin, "
+                          "--reject, --clear with QUERY_ID, or --list alone")
     mark = chosen[0] if chosen else None
     if list_marks:
         marks = run.store(write=False).marks()

@@ -12,6 +12,7 @@ from rich.text import Text
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar, safe_cells
 from prsynth.config import Config
 from prsynth.stages.score import explain, load_weights_file, resolve_weights, score_queries
+from prsynth.store.lock import store_lock
 from prsynth.text.terminal import terminal_text
 
 WEIGHTS = click.option(
@@ -34,9 +35,10 @@ def run_judge(run: RunContext, llm: str | None, model: str | None, max_cost: flo
     from prsynth.stages.judge import judge_queries
 
     backend = make_backend(run.config.llm, llm=llm or run.config.llm.backend, model=model)
-    result = judge_queries(
-        run.store(), backend, max_cost=max_cost, concurrency=run.config.llm.concurrency
-    )
+    with store_lock(run.store_path, "judge"):
+        result = judge_queries(
+            run.store(), backend, max_cost=max_cost, concurrency=run.config.llm.concurrency
+        )
     summary = getattr(result, "summary", None)
     return summary() if callable(summary) else "judged the queries"
 

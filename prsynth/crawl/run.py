@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
-import fcntl
 import logging
 import os
 from collections import Counter
@@ -24,7 +22,7 @@ from prsynth.crawl.filters import (
     default_filters,
     first_drop_reason,
 )
-from prsynth.errors import ConfigError, PartialFailure, PrsynthError, SourceError, StoreError
+from prsynth.errors import ConfigError, PartialFailure, PrsynthError, SourceError
 from prsynth.records import PullRequest, Unreadable, check_repo_name, is_bot
 from prsynth.sources.dumps import BadLine, DumpSource
 from prsynth.sources.github.client import (
@@ -40,6 +38,7 @@ from prsynth.sources.github.client import (
 from prsynth.sources.local_git import LocalGitSource
 from prsynth.store import Store, fingerprint
 from prsynth.store.github import GitHubCursor
+from prsynth.store.lock import store_lock
 from prsynth.store.prs import pr_row
 from prsynth.text.diffs import clean_diff
 from prsynth.text.redact import masked_url, redact_pr
@@ -393,50 +392,9 @@ def _iso(value: dt.datetime | None) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class CrawlLocked(PrsynthError):
-    """Another crawl holds the store."""
-
-
-@contextlib.contextmanager
-def crawl_lock(store_path: str | Path) -> Iterator[None]:
-    """Hold an exclusive lock on `store_path` for one crawl; a second crawl fails at once.
-
-    An OS file lock (flock) next to the store: the kernel releases it when the process
-    ends, even on kill -9, so a crashed crawl never leaves a stale lock.
-    """
-    # Keyed on the real path, so a store reached through a symlink shares the lock.
-    lock_path = Path(f"{os.path.realpath(store_path)}.crawl-lock")
-    if not lock_path.parent.exists():
-        raise StoreError(
-            f"store {store_path}: folder {lock_path.parent} does not exist; create it first")
-    try:
-        handle = lock_path.open("a+", encoding="utf-8")
-    except PermissionError:
-        raise StoreError(f"store {store_path} is read-only (its folder is not writable); "
-                         "make it writable to crawl") from None
-    except OSError as exc:
-        if exc.errno != errno.EROFS:
-            raise
-        raise StoreError(f"store {store_path} is on a read-only file system; "
-                         "copy it somewhere writable to crawl") from None
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "unknown"
-        handle.close()
-        raise CrawlLocked(
-            f"another crawl (pid {holder}) is running on store {store_path}; "
-            "wait for it to finish"
-        ) from None
-    try:
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        yield
-    finally:
-        handle.close()
+def crawl_lock(store_path: str | Path) -> contextlib.AbstractContextManager[None]:
+    """One crawl at a time on a store; a second one fails at once (see `store_lock`)."""
+    return store_lock(store_path, "crawl")
 
 
 SOURCE_KINDS = ("github", "git", "import")

@@ -18,7 +18,7 @@ FORMATS = ("jsonl", "parquet")
 
 
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-STORE_SIDECARS = ("", "-wal", "-shm", "-journal", ".crawl-lock")
+STORE_SIDECARS = ("", "-wal", "-shm", "-journal", ".crawl-lock", ".synth-lock", ".judge-lock")
 
 
 def check_output_path(out: str | Path, store: str | Path | None) -> None:
@@ -39,16 +39,12 @@ def check_output_path(out: str | Path, store: str | Path | None) -> None:
             )
 
 
-def write_records(
-    records: Iterable[dict[str, Any]], out: str | Path, fmt: str = "jsonl", *,
-    store: str | Path | None = None,
-) -> int:
+def write_records(records: Iterable[dict[str, Any]], out: str | Path, fmt: str = "jsonl") -> int:
     """Write `records` to the file `out` ("-" for stdout); return how many were written.
 
-    `store` is the store's path: an `out` naming it is refused before anything is read."""
+    Callers refuse an `out` that names the store first (`check_output_path`)."""
     if fmt not in FORMATS:
         raise ConfigError(f"--format {fmt!r} is unknown; use one of {', '.join(FORMATS)}")
-    check_output_path(out, store)
     if str(out) == "-":
         return _write(records, sys.stdout.buffer, fmt)
     path = Path(out)
