@@ -109,7 +109,7 @@ def check_fields(
         if ok and "date" in wanted and value and not _is_date(value):
             ok = False
         if not ok:
-            raise ValueError(f"field {where}{key!r} must be {wanted}, got {_short(value)}")
+            raise ValueError(f"field '{where}{key}' must be {wanted}, got {_short(value)}")
 
 
 def _is_date(value: str) -> bool:

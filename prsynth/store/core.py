@@ -97,7 +97,11 @@ class StoreCore:
                 "point --store at a prsynth store or a new file"
             ) from None
         if migrate:
-            self.migrate()
+            try:
+                self.migrate()
+            except BaseException:
+                self.db.close()
+                raise
 
     def _connect(self) -> sqlite3.Connection:
         if not self.read_only:
