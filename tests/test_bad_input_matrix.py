@@ -140,7 +140,7 @@ def test_import_skips_records_that_break_the_schema_with_line_and_reason(
     before = snapshot(workdir)
     result = run(["--store", "prsynth.db", "crawl", "import", "dump.jsonl"])
     assert_refused(result, 3, "1 lines could not be imported")
-    assert f"line 2: " in result.output and reason in result.output
+    assert "line 2: " in result.output and reason in result.output
     assert snapshot(workdir) == before
 
 

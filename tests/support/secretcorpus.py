@@ -12,6 +12,7 @@ import string
 
 ALNUM = string.ascii_letters + string.digits
 B64 = ALNUM + "+/"
+UPPER_DIGITS = string.ascii_uppercase + string.digits
 
 
 def _value(rng: random.Random, length: int, alphabet: str = ALNUM) -> str:
@@ -46,7 +47,7 @@ def planted(seed: int = 0, copies: int = 4) -> list[tuple[str, str, str]]:
             ("token", f"here is my token {token} (expires Friday)", token),
             ("token", f"API key -> {token}", token),
             ("github-token", f"GH_TOKEN=ghp_{_value(rng, 36)}", "ghp_"),
-            ("aws-access-key-id", f"key id AKIA{_value(rng, 16, string.ascii_uppercase + string.digits)}", "AKIA"),
+            ("aws-access-key-id", f"key id AKIA{_value(rng, 16, UPPER_DIGITS)}", "AKIA"),
             ("openai-key", f"OPENAI_API_KEY=sk-proj-{_value(rng, 40)}", "sk-proj-"),
             ("slack-token", f"xoxb-{rng.randint(10**9, 10**10)}-{_value(rng, 24)}", "xoxb-"),
             ("private-key", "-----BEGIN RSA PRIVATE KEY-----\n"
