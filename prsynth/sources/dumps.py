@@ -5,14 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from prsynth.errors import ConfigError, SourceError
 from prsynth.records import FileChange, PullRequest, check_repo_name, is_bot
-from prsynth.text.diffs import added_lines, file_diffs, removed_lines, section_status, truncate_diff
+from prsynth.text.diffs import (
+    added_lines,
+    clean_diff,
+    file_diffs,
+    removed_lines,
+    section_status,
+    truncate_diff,
+)
 
 SWE_BENCH_KEYS = {"repo", "instance_id", "base_commit", "patch"}
 INSTANCE_NUMBER = re.compile(r"-(\d+)$")
@@ -38,30 +45,39 @@ class DumpSource:
     def records(self) -> Iterator[tuple[int, PullRequest] | BadLine]:
         """(line number, PR) for every readable line, a BadLine with the reason otherwise."""
         with self.path.open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    record = json.loads(raw.decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                    yield BadLine(number, f"not valid JSON ({exc.__class__.__name__})")
-                    continue
-                try:
-                    pr = self._pull_request(record)
-                except (ConfigError, KeyError, TypeError, ValueError) as exc:
-                    yield BadLine(number, _reason(exc))
-                    continue
-                yield number, pr
+            yield from read_records(handle, self.max_diff_bytes)
 
-    def _pull_request(self, record: Any) -> PullRequest:
-        if not isinstance(record, dict):
-            raise ValueError("a line must hold a JSON object")
-        if SWE_BENCH_KEYS <= record.keys() and "number" not in record:
-            pr = from_swe_bench(record)
-        else:
-            pr = from_export(record)
-        pr.diff, pr.diff_truncated = truncate_diff(pr.diff, self.max_diff_bytes)
-        return pr
+
+def read_records(
+    lines: Iterable[bytes], max_diff_bytes: int = 200_000,
+) -> Iterator[tuple[int, PullRequest] | BadLine]:
+    """Parse JSONL lines: (line number, PR) or a BadLine naming the line and the reason,
+    for any bytes at all (tests/test_properties.py holds it to that)."""
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            yield BadLine(number, f"not valid JSON ({exc.__class__.__name__})")
+            continue
+        try:
+            pr = _pull_request(record, max_diff_bytes)
+        except (ConfigError, KeyError, TypeError, ValueError) as exc:
+            yield BadLine(number, _reason(exc))
+            continue
+        yield number, pr
+
+
+def _pull_request(record: Any, max_diff_bytes: int) -> PullRequest:
+    if not isinstance(record, dict):
+        raise ValueError("a line must hold a JSON object")
+    if SWE_BENCH_KEYS <= record.keys() and "number" not in record:
+        pr = from_swe_bench(record)
+    else:
+        pr = from_export(record)
+    pr.diff, pr.diff_truncated = truncate_diff(clean_diff(pr.diff), max_diff_bytes)
+    return pr
 
 
 # The PR record of DESIGN.md, field by field: (accepted JSON types, what to say).
