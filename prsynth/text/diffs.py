@@ -101,24 +101,29 @@ def section_status(section: str) -> str:
     return "modified"
 
 
+CARRIAGE_RETURNS = re.compile(r"\r+\n")
+BINARY_PATCH = re.compile(r"(?m)^GIT binary patch$")
+
+
 def clean_diff(diff: str) -> str:
     """`diff` as text the rest of prsynth can rely on: no NUL bytes, no carriage-return
     line ends, `GIT binary patch` payloads replaced by git's one-line binary note, and
     no blank lines trailing the last hunk (see docs/architecture.md, "Bad input")."""
     if not diff:
         return ""
-    text = diff.replace("\x00", "").replace("\r\n", "\n")
+    text = CARRIAGE_RETURNS.sub("\n", diff.replace("\x00", ""))
     if "GIT binary patch" in text:
         text = _drop_binary_patches(text)
-    return text.rstrip("\n") + "\n" if text.strip() else ""
+    return text.rstrip("\r\n") + "\n" if text.strip() else ""
 
 
 def _drop_binary_patches(diff: str) -> str:
     sections = []
     for section in re.split(r"(?m)^(?=diff --git )", diff):
-        if "GIT binary patch" in section:
-            head = section.split("\nGIT binary patch", 1)[0].rstrip("\n")
-            path = _section_path(section) if section.startswith("diff --git ") else ""
+        binary = BINARY_PATCH.search(section)
+        if binary and section.startswith("diff --git "):
+            head = section[:binary.start()].rstrip("\n")
+            path = _section_path(section)
             section = f"{head}\nBinary files a/{path} and b/{path} differ\n"
         sections.append(section)
     return "".join(sections)
