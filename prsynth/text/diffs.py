@@ -108,7 +108,7 @@ BINARY_PATCH = re.compile(r"(?m)^GIT binary patch$")
 def clean_diff(diff: str) -> str:
     """`diff` as text the rest of prsynth can rely on: no NUL bytes, no carriage-return
     line ends, `GIT binary patch` payloads replaced by git's one-line binary note, and
-    no blank lines trailing the last hunk (see docs/architecture.md, "Bad input")."""
+    no blank lines trailing the last hunk."""
     if not diff:
         return ""
     text = CARRIAGE_RETURNS.sub("\n", diff.replace("\x00", ""))

@@ -67,7 +67,7 @@ ASSIGNMENT = re.compile(
 # same line, then a token that passes the stricter `looks_like_a_secret`.
 PROSE = re.compile(
     rf"(?i)(?<![A-Za-z0-9_])(?<!REDACTED:)(?P<name>{KEYWORDS})(?P<gap>[^\n]{{0,40}}?[\s:=>\"'`(])"
-    r"(?P<secret>[A-Za-z0-9+/=_.~!@#$%^&*-]{10,})(?![A-Za-z0-9+/=_.~!@#$%^&*-])"
+    r"(?P<secret>[A-Za-z0-9+/=_.~!@#$%^&*-]{10,}+)"
 )
 
 

@@ -2,7 +2,7 @@
 
 A PR title can hold escape sequences (clear the screen, set the window title, ring
 the bell); printed raw they act on the user's terminal. Every table and message the
-CLI prints goes through `terminal_text` (see docs/architecture.md, "Bad input").
+CLI prints goes through `terminal_text`.
 """
 
 from __future__ import annotations
