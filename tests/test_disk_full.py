@@ -117,3 +117,19 @@ def test_report_to_a_full_disk_leaves_no_partial_file(small_disk, tmp_path):
     with pytest.raises(DiskFull, match=f"{ONE_LINE_FULL} {out}; nothing stored was lost"):
         write_report(data, out)
     assert list(out.parent.iterdir()) == []
+
+
+def test_embed_on_a_full_disk_says_so_and_the_store_stays_sound(small_disk, tmp_path, minilm):
+    source = tmp_path / "made.db"
+    for args in (["crawl", "import", str(sample_prs_path())], ["synth", "--llm", "offline"]):
+        assert prsynth("--store", str(source), *args).exit_code == 0
+    with sqlite3.connect(source) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    disk = small_disk(source.stat().st_size // 1024 + 64)
+    store = disk / "prsynth.db"
+    shutil.copy(source, store)
+
+    result = prsynth("--store", str(store), "embed", "--batch-size", "8")
+
+    assert_one_line(result, str(store))
+    assert integrity(store)[0] == "ok"

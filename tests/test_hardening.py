@@ -1,6 +1,7 @@
 """Edges a careless or hostile user reaches: odd diffs from GitHub, secrets in cached API
 answers, stores reached through symlinks, read-only or damaged stores, terminals."""
 
+import json
 import sqlite3
 
 import pytest
@@ -94,3 +95,21 @@ def test_terminal_text_strips_escape_sequences_and_control_characters():
     hostile = "Fix\x1b[2J\x1b]0;owned\x07 parser\x07\x9b\r\nnext\tline"
     assert terminal_text(hostile) == "Fix parser\nnext\tline"
     assert terminal_text(hostile, one_line=True) == "Fix parser next line"
+
+
+def test_escape_sequences_in_pr_text_never_reach_the_terminal(run_cli, tmp_path):
+    hostile = "Fix \x1b[2J\x1b]0;pwned\x07parser crash\x07 on empty input"
+    diff = "diff --git a/p.py b/p.py\n--- a/p.py\n+++ b/p.py\n@@ -1 +1 @@\n-a\n+b\n"
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text(json.dumps({"repo": "acme/app", "number": 1, "title": hostile,
+                                "body": f"{hostile}\n\nThe parser crashes.", "diff": diff}))
+    assert run_cli("crawl", "import", str(dump)).exit_code == 0
+    assert run_cli("synth", "--llm", "offline").exit_code == 0
+    query_id = json.loads(run_cli("export", "queries").stdout)["id"]
+    assert run_cli("mark", query_id, "--pin", "--note", hostile).exit_code == 0
+
+    for args in (["score", "--explain", query_id], ["mark", "--list"]):
+        shown = run_cli(*args)
+        assert shown.exit_code == 0, shown.output
+        assert "parser" in shown.output
+        assert not any(c in shown.output for c in "\x1b\x07\x9b"), repr(shown.output)
