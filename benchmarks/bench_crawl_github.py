@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from github import Github  # noqa: E402
 
 from prsynth.crawl.run import crawl_github  # noqa: E402
-from prsynth.sources.github.client import CLOSING, GitHubClient  # noqa: E402
+from prsynth.sources.github.client import GitHubClient  # noqa: E402
+from prsynth.sources.github.reader import CLOSING  # noqa: E402
 from prsynth.store import Store  # noqa: E402
 from tests.support.github_server import GitHubServer, binary_file, text_file  # noqa: E402
 

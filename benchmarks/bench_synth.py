@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 import openai  # noqa: E402, F401  (imported up front: its ~0.5 s import is not throughput)
 
-from prsynth.llm.backend import OpenAIChat  # noqa: E402
+from prsynth.llm.openai_chat import OpenAIChat  # noqa: E402
 from prsynth.records import FileChange, PullRequest  # noqa: E402
 from prsynth.stages.synth import SynthOptions, synthesize  # noqa: E402
 from prsynth.store import Store  # noqa: E402

@@ -23,11 +23,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from prsynth.config import EmbedConfig  # noqa: E402
+from prsynth.config import Config  # noqa: E402
 from prsynth.records import PullRequest, Query  # noqa: E402
 from prsynth.stages.cluster import spherical_kmeans  # noqa: E402
 from prsynth.stages.dedupe import near_duplicate_pairs  # noqa: E402
-from prsynth.stages.embed import embed_queries  # noqa: E402
+from prsynth.stages.registry import run_stage  # noqa: E402
 from prsynth.store import Store  # noqa: E402
 
 TEXTS = 5_000
@@ -87,10 +87,10 @@ def bench_embed() -> None:
                 prompt="bench@1", model="bench",
             ))
         started = time.perf_counter()
-        first = embed_queries(store, EmbedConfig())
+        first = run_stage(store, Config(), "embed")
         cold = time.perf_counter() - started
         started = time.perf_counter()
-        again = embed_queries(store, EmbedConfig())
+        again = run_stage(store, Config(), "embed")
         cached = time.perf_counter() - started
     assert first.embedded == TEXTS and again.embedded == 0
     print(f"(a) embed {TEXTS} texts: {cold:.1f} s = {TEXTS / cold:.0f} texts/s (model load "

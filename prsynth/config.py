@@ -105,6 +105,21 @@ class SelectConfig:
     per_cluster_cap: int = 0
     seed: int = 0
     quality_weight: float = 1.0
+    neighbours: int = 256  # each candidate's nearest neighbours in the k-NN graph
+
+
+@dataclass
+class RunConfig:
+    """`prsynth run`, the scheduled job: which steps run and where the outputs go."""
+
+    out_dir: str = ""  # default: prsynth-out/ next to the store
+    synth: bool = True  # synthesize requests for new PRs with [llm] (within max_cost)
+    prompt: str = "vibe_request"
+    select: bool = True
+    selection_name: str = "scheduled"  # replaced by each run, so `export selected` finds it
+    exports: list[str] = field(default_factory=lambda: ["selected", "queries"])
+    format: str = "jsonl"
+    report: bool = True
 
 
 @dataclass
@@ -118,8 +133,21 @@ class Config:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     score: ScoreConfig = field(default_factory=ScoreConfig)
     select: SelectConfig = field(default_factory=SelectConfig)
+    run: RunConfig = field(default_factory=RunConfig)
     sources: list[SourceConfig] = field(default_factory=list)
     path: str = ""  # the file it was read from, "" for defaults
+
+    def override(self, section: str, **flags: Any) -> Config:
+        """A copy with the flags that were given (not None) set in `[section]`.
+
+        The one way command-line flags beat the file: every command resolves its config
+        here and passes the result down, so no stage reads defaults of its own.
+        """
+        given = {key: value for key, value in flags.items() if value is not None}
+        if not given:
+            return self
+        part = dataclasses.replace(getattr(self, section), **given)
+        return dataclasses.replace(self, **{section: part})
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:

@@ -16,11 +16,12 @@ from pathlib import Path
 
 from prsynth.config import Config
 from prsynth.crawl.run import crawl_import
-from prsynth.llm.backend import OfflineBaseline
+from prsynth.llm.offline import OfflineBaseline
 from prsynth.outputs.export import write_records
 from prsynth.outputs.report import build_report, write_report
+from prsynth.progress import Progress, quiet
 from prsynth.resources import sample_prs_path
-from prsynth.selection.run import Progress, SelectOptions, select_queries
+from prsynth.selection.run import select_queries
 from prsynth.stages.synth import SynthOptions, synthesize
 from prsynth.store import Store
 
@@ -41,7 +42,7 @@ class DemoResult:
 
 
 def run_demo(out: str | Path, *, k: int = 78, say: Say = lambda line: None,
-             progress: Progress | None = None) -> DemoResult:
+             progress: Progress = quiet) -> DemoResult:
     """Run import → synth (offline baseline) → select → export → report into `out`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -70,8 +71,8 @@ def run_demo(out: str | Path, *, k: int = 78, say: Say = lambda line: None,
             return report.summary() + " — offline baseline, not an LLM"
 
         def choose() -> str:
-            options = SelectOptions.from_config(config.select, k=k)
-            selection = select_queries(store, config, options, progress)
+            selection = select_queries(store, config.override("select", k=k),
+                                       progress=progress)
             write_records(selection.records, result.selected)
             result.chosen = len(selection.records)
             ran = ", ".join(selection.stages_run) or "nothing stale"
@@ -81,7 +82,7 @@ def run_demo(out: str | Path, *, k: int = 78, say: Say = lambda line: None,
                     f"{summary['mean_quality']:.2f}")
 
         def report() -> str:
-            data = build_report(store)
+            data = build_report(store, config)
             write_report(data, result.report)
             return f"{len(data.points['id'])} requests on the map, {len(data.clusters)} clusters"
 

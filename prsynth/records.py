@@ -79,7 +79,8 @@ class PullRequest:
         return hash(self.id)
 
     def to_dict(self) -> dict[str, Any]:
-        """The export record: `id` first, then every field of DESIGN.md's PR record."""
+        """The export record: `id` first, then every field of the PR record
+        (docs/architecture.md, "Records")."""
         record = {"id": self.id}
         record.update(asdict(self))
         return record

@@ -4,19 +4,17 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from prsynth.config import EmbedConfig
+from prsynth.config import Config
 from prsynth.errors import ConfigError, MissingStageError, PrsynthError
 from prsynth.stages.cluster import (
     auto_k,
-    cluster_queries,
     ctfidf_labels,
     pca_2d,
     relabel_clusters,
     resolve_k,
     spherical_kmeans,
 )
-from prsynth.stages.dedupe import dedupe
-from prsynth.stages.embed import embed_queries
+from prsynth.stages.registry import run_stage
 from prsynth.store import Store
 from tests.support.vectordata import PARAPHRASES, add_query, fill_topics
 
@@ -26,8 +24,8 @@ def prepared(store: Store) -> dict[str, str]:
     topic_of = fill_topics(store)
     add_query(store, "para", PARAPHRASES[0][1], repo="acme/frontend", number=900,
               merged_at="2025-01-01T00:00:00Z")
-    embed_queries(store, EmbedConfig())
-    dedupe(store, 0.92)
+    run_stage(store, Config(), "embed")
+    run_stage(store, Config().override("dedupe", threshold=0.92), "dedupe")
     return topic_of
 
 
@@ -102,7 +100,7 @@ def test_pca_map_is_two_dimensional_and_stable():
 
 def test_cluster_stores_topics_labels_distances_and_a_map_for_every_query(store, minilm):
     topic_of = prepared(store)
-    report = cluster_queries(store, 4, seed=0)
+    report = run_stage(store, Config().override("cluster", k=4, seed=0), "cluster")
     assignments = store.clusters()
     assert "para" not in assignments and set(assignments) == set(topic_of)
     assert purity(assignments, topic_of) >= 0.66  # chance is about 0.35
@@ -118,15 +116,15 @@ def test_cluster_stores_topics_labels_distances_and_a_map_for_every_query(store,
 
 def test_same_inputs_and_seed_give_the_same_clusters(store, minilm):
     prepared(store)
-    cluster_queries(store, "auto", seed=5)
+    run_stage(store, Config().override("cluster", k="auto", seed=5), "cluster")
     first = (store.clusters(), store.cluster_labels(), store.map_coordinates())
-    cluster_queries(store, "auto", seed=5)
+    run_stage(store, Config().override("cluster", k="auto", seed=5), "cluster")
     assert (store.clusters(), store.cluster_labels(), store.map_coordinates()) == first
 
 
 def test_labels_are_recomputable_without_reclustering(store, minilm):
     prepared(store)
-    cluster_queries(store, 4)
+    run_stage(store, Config().override("cluster", k=4), "cluster")
     labels, assignments = store.cluster_labels(), store.clusters()
     assert relabel_clusters(store) == labels
     assert store.clusters() == assignments
@@ -134,26 +132,26 @@ def test_labels_are_recomputable_without_reclustering(store, minilm):
 
 def test_too_many_clusters_writes_nothing_and_keeps_the_previous_clusters(store, minilm):
     prepared(store)
-    cluster_queries(store, 4)
+    run_stage(store, Config().override("cluster", k=4), "cluster")
     before = (store.clusters(), store.stage_fingerprint("cluster"))
     with pytest.raises(ConfigError, match="more clusters than there are non-duplicate"):
-        cluster_queries(store, 25)
+        run_stage(store, Config().override("cluster", k=25), "cluster")
     assert (store.clusters(), store.stage_fingerprint("cluster")) == before
 
 
 def test_cluster_refuses_duplicate_groups_older_than_the_queries(store, minilm):
     prepared(store)
     add_query(store, "late", "Add rate limiting to the public API", number=950)
-    embed_queries(store, EmbedConfig())
+    run_stage(store, Config(), "embed")
     with pytest.raises(MissingStageError, match="out of date"):
-        cluster_queries(store, 4)
+        run_stage(store, Config().override("cluster", k=4), "cluster")
 
 
 def test_cluster_before_dedupe_says_what_to_run(store, minilm):
     fill_topics(store)
-    embed_queries(store, EmbedConfig())
+    run_stage(store, Config(), "embed")
     with pytest.raises(MissingStageError, match="run `prsynth dedupe` first"):
-        cluster_queries(store, 4)
+        run_stage(store, Config().override("cluster", k=4), "cluster")
 
 
 def test_clusters_command_lists_and_shows_clusters(run_cli, store_path, minilm):
@@ -199,11 +197,11 @@ def test_clusters_table_shows_quality_and_selection_when_stored(tmp_path, minilm
         def selected_query_ids(self) -> set[str]:
             return {"q001"}
 
-    from prsynth.stages.cluster import cluster_overview
+    from prsynth.outputs.inspect import cluster_overview
 
     with ScoredStore(tmp_path / "scored.db") as store:
         prepared(store)
-        cluster_queries(store, 4)
+        run_stage(store, Config().override("cluster", k=4), "cluster")
         rows = {row["cluster"]: row for row in cluster_overview(store)}
         assignments = store.clusters()
         cluster = assignments["q001"][0]

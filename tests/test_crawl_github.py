@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from prsynth.cli import cli
-from prsynth.crawl.run import crawl_github, crawl_lock
+from prsynth.crawl.lock import crawl_lock
+from prsynth.crawl.run import crawl_github
 from prsynth.sources.github.client import GitHubClient, RetryPolicy
 from tests.support.github_server import GitHubServer, binary_file, text_file
 from tests.support.storeprobe import stored_pr_count

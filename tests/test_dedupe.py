@@ -3,10 +3,10 @@ import math
 import numpy as np
 import pytest
 
-from prsynth.config import Config, EmbedConfig
+from prsynth.config import Config
 from prsynth.errors import ConfigError, MissingStageError
-from prsynth.stages.dedupe import EXACT_LIMIT, dedupe, near_duplicate_pairs
-from prsynth.stages.embed import embed_queries
+from prsynth.stages.dedupe import EXACT_LIMIT, near_duplicate_pairs
+from prsynth.stages.registry import run_stage
 from prsynth.store import Store
 from tests.support.vectordata import PARAPHRASES, add_query, fill_topics
 
@@ -20,7 +20,7 @@ BACKPORT = DIFF.replace("@@ -10,3 +10,4 @@", "@@ -7,3 +7,4 @@")
 
 
 def embedded(store: Store) -> Store:
-    embed_queries(store, EmbedConfig())
+    run_stage(store, Config(), "embed")
     return store
 
 
@@ -28,7 +28,7 @@ def test_exact_duplicates_fold_case_and_whitespace_and_keep_the_oldest(store, mi
     fill_topics(store)
     add_query(store, "dup-late", "add a  DARK mode toggle to the settings page and remember "
               "the choice", number=500, merged_at="2025-06-01T00:00:00Z")
-    report = dedupe(embedded(store), 0.92)
+    report = run_stage(embedded(store), Config().override("dedupe", threshold=0.92), "dedupe")
     groups = store.duplicate_groups()
     original = next(q for q, t in _texts(store).items()
                     if t.startswith("Add a dark mode toggle"))
@@ -45,7 +45,7 @@ def test_backport_carrying_the_same_change_is_a_duplicate_of_the_original(store,
     add_query(store, "backport", "Backport: handle empty configuration files in the loader",
               number=11, diff=BACKPORT, merged_at="2024-04-01T00:00:00Z")
     add_query(store, "other", "Add a dark mode toggle to the settings page", number=12)
-    dedupe(embedded(store), 0.92)
+    run_stage(embedded(store), Config().override("dedupe", threshold=0.92), "dedupe")
     groups = store.duplicate_groups()
     assert list(groups) == ["orig"]
     assert groups["orig"][0].query_id == "backport"
@@ -58,7 +58,7 @@ def test_paraphrases_are_near_duplicates_but_distinct_requests_are_not(store, mi
     for n, (_, paraphrase) in enumerate(PARAPHRASES):
         add_query(store, f"para-{n}", paraphrase, number=600 + n,
                   merged_at="2025-01-01T00:00:00Z")
-    report = dedupe(embedded(store), 0.92)
+    report = run_stage(embedded(store), Config().override("dedupe", threshold=0.92), "dedupe")
     assert store.duplicate_query_ids() == {"para-0", "para-1"}
     assert report.reasons == {"near": 2}
     for group, members in store.duplicate_groups().items():
@@ -76,7 +76,7 @@ def test_best_scored_member_represents_the_group_when_scores_exist(tmp_path, min
                   merged_at="2024-01-01T00:00:00Z")
         add_query(store, "new", "fix the typo in the readme", number=2,
                   merged_at="2024-05-01T00:00:00Z")
-        dedupe(embedded(store), 0.92)
+        run_stage(embedded(store), Config().override("dedupe", threshold=0.92), "dedupe")
         assert list(store.duplicate_groups()) == ["new"]
         assert store.duplicate_query_ids() == {"old"}
 
@@ -88,7 +88,7 @@ def test_threshold_outside_zero_one_is_rejected_and_nothing_is_written(
     fill_topics(store)
     embedded(store)
     with pytest.raises(ConfigError, match=r"must be a cosine similarity in \(0, 1\]"):
-        dedupe(store, threshold)
+        run_stage(store, Config().override("dedupe", threshold=threshold), "dedupe")
     assert store.stage_fingerprint("dedupe") is None
     assert store.duplicate_query_ids() == set()
 
@@ -98,7 +98,7 @@ def test_threshold_one_groups_only_identical_vectors(store, minilm):
     add_query(store, "same", "Add a dark mode toggle to the settings page and remember the "
               "choice", number=700, merged_at="2025-01-01T00:00:00Z")
     add_query(store, "para", PARAPHRASES[0][1], number=701, merged_at="2025-01-01T00:00:00Z")
-    dedupe(embedded(store), 1.0)
+    run_stage(embedded(store), Config().override("dedupe", threshold=1.0), "dedupe")
     assert store.duplicate_query_ids() == {"same"}
 
 
@@ -106,11 +106,11 @@ def test_failed_rerun_keeps_the_previous_groups(store, minilm):
     fill_topics(store)
     add_query(store, "dup", "ADD A DARK MODE TOGGLE TO THE SETTINGS PAGE AND REMEMBER THE CHOICE",
               number=800, merged_at="2025-01-01T00:00:00Z")
-    dedupe(embedded(store), 0.92)
+    run_stage(embedded(store), Config().override("dedupe", threshold=0.92), "dedupe")
     before = (store.duplicate_groups(), store.stage_fingerprint("dedupe"))
     add_query(store, "unembedded", "Add a CSV export to the reports page", number=801)
     with pytest.raises(MissingStageError, match="run `prsynth embed` first"):
-        dedupe(store, 0.92)
+        run_stage(store, Config().override("dedupe", threshold=0.92), "dedupe")
     assert (store.duplicate_groups(), store.stage_fingerprint("dedupe")) == before
 
 
@@ -177,7 +177,7 @@ def test_approximate_index_finds_planted_pairs_on_a_large_set():
 def test_dedupe_uses_the_configured_model(store, minilm):
     fill_topics(store)
     with pytest.raises(MissingStageError, match="have no other-model vector"):
-        dedupe(embedded(store), 0.92, config=_config_with_model("other-model"))
+        run_stage(embedded(store), _config_with_model("other-model"), "dedupe")
 
 
 def _config_with_model(model: str) -> Config:

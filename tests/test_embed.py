@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from prsynth.config import EmbedConfig
+from prsynth.config import Config
 from prsynth.errors import ConfigError, MissingStageError, PrsynthError
-from prsynth.stages.embed import DEFAULT_MODEL, Embedder, embed_queries, resolve_model
+from prsynth.stages.embed import DEFAULT_MODEL, Embedder, EmbedStage, resolve_model
+from prsynth.stages.registry import run_stage
 from prsynth.store import Store
 from tests.support.vectordata import add_query, fill_topics
 
@@ -30,7 +31,7 @@ def test_default_model_resolves_to_the_packaged_folder_without_the_hub():
 
 def test_every_query_gets_a_unit_vector_of_the_model(store: Store, minilm: Embedder):
     fill_topics(store)
-    report = embed_queries(store, EmbedConfig())
+    report = run_stage(store, Config(), "embed")
     ids, vectors = store.query_vectors(DEFAULT_MODEL)
     assert report.embedded == 24 and report.cached == 0
     assert len(ids) == 24 and vectors.shape == (24, 384) and vectors.dtype == np.float32
@@ -39,12 +40,12 @@ def test_every_query_gets_a_unit_vector_of_the_model(store: Store, minilm: Embed
 
 def test_rerun_embeds_only_new_texts_and_identical_texts_once(store: Store, minilm: Embedder):
     fill_topics(store)
-    embed_queries(store, EmbedConfig())
-    again = embed_queries(store, EmbedConfig())
+    run_stage(store, Config(), "embed")
+    again = run_stage(store, Config(), "embed")
     assert (again.embedded, again.cached) == (0, 24)
     add_query(store, "new-1", "Add retry with backoff to the webhook sender", number=900)
     add_query(store, "new-2", "Add retry with backoff to the webhook sender", number=901)
-    more = embed_queries(store, EmbedConfig())
+    more = run_stage(store, Config(), "embed")
     assert (more.embedded, more.cached) == (1, 24)
     assert store.count_vectors(DEFAULT_MODEL) == 25
     ids, _ = store.query_vectors(DEFAULT_MODEL)
@@ -53,9 +54,9 @@ def test_rerun_embeds_only_new_texts_and_identical_texts_once(store: Store, mini
 
 def test_cache_is_per_model(store: Store, minilm: Embedder):
     fill_topics(store)
-    embed_queries(store, EmbedConfig())
+    run_stage(store, Config(), "embed")
     folder = resolve_model(DEFAULT_MODEL)
-    report = embed_queries(store, EmbedConfig(model=folder))
+    report = run_stage(store, Config().override("embed", model=folder), "embed")
     assert report.embedded == 24
     ids, vectors = store.query_vectors(folder)
     _, default_vectors = store.query_vectors(DEFAULT_MODEL)
@@ -88,7 +89,7 @@ def test_folder_without_a_model_is_a_config_error(store: Store, tmp_path):
     add_query(store, "q1", "Add a --json flag", number=1)
     (tmp_path / "not-a-model").mkdir()
     with pytest.raises(ConfigError, match="folder without a loadable sentence-transformers"):
-        embed_queries(store, EmbedConfig(model=str(tmp_path / "not-a-model")))
+        run_stage(store, Config().override("embed", model=str(tmp_path / "not-a-model")), "embed")
     assert store.count_vectors() == 0
 
 
@@ -108,7 +109,7 @@ def test_empty_store_is_a_clear_error(run_cli):
 
 def test_empty_store_library_error(store: Store):
     with pytest.raises(MissingStageError, match="no queries to embed"):
-        embed_queries(store, EmbedConfig())
+        run_stage(store, Config(), "embed")
 
 
 @pytest.mark.parametrize("bad", ["nan", "zero"])
@@ -116,7 +117,8 @@ def test_nan_or_zero_vectors_are_refused_and_nothing_is_written(store: Store, ba
     add_query(store, "q1", "Add a --json flag", number=1)
     add_query(store, "q2", "Fix the login form", number=2)
     with pytest.raises(PrsynthError, match="NaN, infinite or all zero"):
-        embed_queries(store, EmbedConfig(model="broken"), embedder=BrokenEmbedder(bad))
+        run_stage(store, Config().override("embed", model="broken"), "embed",
+                  stage=EmbedStage(embedder=BrokenEmbedder(bad)))
     assert store.count_vectors() == 0
     assert store.stage_fingerprint("embed") is None
 
@@ -124,7 +126,7 @@ def test_nan_or_zero_vectors_are_refused_and_nothing_is_written(store: Store, ba
 def test_batch_size_below_one_is_a_config_error(store: Store):
     add_query(store, "q1", "Add a --json flag", number=1)
     with pytest.raises(ConfigError, match="batch size 0"):
-        embed_queries(store, EmbedConfig(batch_size=0))
+        run_stage(store, Config().override("embed", batch_size=0), "embed")
 
 
 class InterruptedEmbedder(Embedder):
@@ -147,12 +149,13 @@ class InterruptedEmbedder(Embedder):
 def test_interrupted_embed_keeps_finished_batches_and_resumes(store: Store):
     for number in range(300):
         add_query(store, f"q{number}", f"Request number {number}", number=number + 1)
-    config = EmbedConfig(model="counting", batch_size=8)
+    config = Config().override("embed", model="counting", batch_size=8)
     with pytest.raises(KeyboardInterrupt):
-        embed_queries(store, config, embedder=InterruptedEmbedder(interrupt_on_call=2))
+        run_stage(store, config, "embed",
+                  stage=EmbedStage(embedder=InterruptedEmbedder(interrupt_on_call=2)))
     stored = store.count_vectors("counting")
     assert 0 < stored < 300 and store.stage_fingerprint("embed") is None
     resumed = InterruptedEmbedder(interrupt_on_call=None)
-    report = embed_queries(store, config, embedder=resumed)
+    report = run_stage(store, config, "embed", stage=EmbedStage(embedder=resumed))
     assert len(resumed.texts) == report.embedded == 300 - stored
     assert store.count_vectors("counting") == 300 and store.stage_fingerprint("embed")

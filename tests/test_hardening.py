@@ -6,7 +6,8 @@ import sqlite3
 
 import pytest
 
-from prsynth.crawl.run import crawl_github, crawl_lock
+from prsynth.crawl.lock import crawl_lock
+from prsynth.crawl.run import crawl_github
 from prsynth.errors import PrsynthError, StoreError
 from prsynth.sources.github.client import GitHubClient, RetryPolicy
 from prsynth.store import Store

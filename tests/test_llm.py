@@ -9,15 +9,10 @@ import pytest
 
 from prsynth.config import LLMConfig
 from prsynth.errors import ConfigError
-from prsynth.llm.backend import (
-    Budget,
-    LLMCallError,
-    LLMError,
-    OfflineBaseline,
-    OpenAIChat,
-    make_backend,
-    price_for,
-)
+from prsynth.llm import make_backend
+from prsynth.llm.backend import Budget, LLMCallError, LLMError, price_for
+from prsynth.llm.offline import OfflineBaseline
+from prsynth.llm.openai_chat import OpenAIChat
 from tests.support.openai_server import chat_server_fixture
 
 server = chat_server_fixture()

@@ -38,7 +38,7 @@ def clustered_store(store):
 
 
 def selected_records(store, k=6):
-    """Selected records (DESIGN.md's fields) for the first k non-duplicate queries."""
+    """Selected records (docs/architecture.md's fields) for the first k non-duplicates."""
     labels = store.cluster_labels()
     clusters = store.clusters()
     sources = {s.query_id: s for s in store.query_sources()}
@@ -59,12 +59,12 @@ def selected_records(store, k=6):
 def test_report_needs_clusters_and_says_what_to_run(store):
     fill_topics(store)
     with pytest.raises(MissingStageError, match="prsynth select --k 78"):
-        report_data(store, [])
+        report_data(store, Config(), [])
 
 
 def test_report_data_covers_every_query_and_marks_duplicates_and_selected(store, minilm):
     clustered_store(store)
-    data = report_data(store, selected_records(store))
+    data = report_data(store, Config(), selected_records(store))
     points = data.points
     assert len(points["id"]) == store.count_queries() == 26
     flags = dict(zip(points["id"], points["flags"], strict=False))
@@ -83,7 +83,7 @@ def test_report_data_covers_every_query_and_marks_duplicates_and_selected(store,
 
 def test_report_escapes_untrusted_text_and_is_self_contained(store, minilm, tmp_path):
     clustered_store(store)
-    data = report_data(store, selected_records(store))
+    data = report_data(store, Config(), selected_records(store))
     html = write_report(data, tmp_path / "report.html").read_text(encoding="utf-8")
     assert XSS_TITLE not in html
     payload = re.search(
@@ -101,7 +101,7 @@ def test_report_escapes_untrusted_text_and_is_self_contained(store, minilm, tmp_
 def test_report_in_a_real_browser(store, minilm, tmp_path):
     clustered_store(store)
     records = selected_records(store)
-    path = write_report(report_data(store, records), tmp_path / "report.html")
+    path = write_report(report_data(store, Config(), records), tmp_path / "report.html")
     with open_page(path) as (page, errors):
         canvas = page.locator("#map")
         assert canvas.get_attribute("data-points") == "26"
@@ -117,7 +117,7 @@ def test_report_in_a_real_browser(store, minilm, tmp_path):
         # Clicking a cluster card filters the map and the table to that cluster.
         card = page.locator("#clusters .card").first
         cluster = int(card.get_attribute("data-cluster"))
-        cards = report_data(store, records).clusters
+        cards = report_data(store, Config(), records).clusters
         size = next(c["size"] for c in cards if c["id"] == cluster)
         card.click()
         cluster_points = page.evaluate(

@@ -3,8 +3,10 @@
 
 import pytest
 
+from prsynth.config import Config
 from prsynth.errors import ConfigError
 from prsynth.records import FileChange, PullRequest, Query
+from prsynth.stages.registry import run_stage
 from prsynth.stages.score import (
     FEATURES,
     explain,
@@ -12,7 +14,6 @@ from prsynth.stages.score import (
     load_weights_file,
     quality,
     resolve_weights,
-    score_queries,
 )
 
 GOOD = (
@@ -58,7 +59,7 @@ def test_a_specific_request_for_a_tested_pr_outscores_a_vague_one(store):
     assert values[vague]["leakage"] == pytest.approx(0.2)
     assert values[vague]["touches_tests"] == 0.0
     assert values[vague]["license"] == 0.0 and values[vague]["stars"] == 0.0
-    report = score_queries(store)
+    report = run_stage(store, Config(), "score")
     scores = store.query_scores()
     assert scores[good] == 1.0 and 0.0 <= scores[vague] < 0.5
     assert report.queries == 2 and "scored 2 queries" in report.summary()
@@ -87,7 +88,7 @@ def test_judge_rating_is_one_more_feature():
 
 def test_explain_lists_every_feature_and_contributions_add_up(store):
     query_id = add(store, 1, GOOD, files=["tidewater/io.py"], license="GPL-3.0")
-    score_queries(store)
+    run_stage(store, Config(), "score")
     detail = explain(store, query_id)
     assert [row["feature"] for row in detail["features"]] == [f for f in FEATURES if f != "judge"]
     total = sum(row["contribution"] for row in detail["features"])
@@ -131,8 +132,8 @@ def test_bad_weights_file_is_a_one_line_error(tmp_path, text, message):
 
 def test_reweighting_changes_scores(store):
     query_id = add(store, 1, VAGUE)
-    base = score_queries(store).mean
-    score_queries(store, {"self_contained": 50.0})
+    base = run_stage(store, Config(), "score").mean
+    run_stage(store, Config().override("score", weights={"self_contained": 50.0}), "score")
     assert store.query_scores()[query_id] < base
 
 
@@ -181,11 +182,11 @@ def test_judge_ratings_when_stored_count_as_a_feature_and_make_scores_stale(tmp_
     with JudgedStore(tmp_path / "judged.db") as store:
         rated = add(store, 1, GOOD)
         other = add(store, 2, GOOD.replace("parse_rows", "read_rows"))
-        score_queries(store)
+        run_stage(store, Config(), "score")
         before = store.query_scores()
         JudgedStore.ratings = {rated: (1, "the request gives the answer away")}
         assert "score" in stale_stages(store, Config())
-        score_queries(store)
+        run_stage(store, Config(), "score")
         after = store.query_scores()
         assert after[rated] < before[rated] and after[other] == before[other]
         judge_row = next(r for r in explain(store, rated)["features"] if r["feature"] == "judge")

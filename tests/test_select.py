@@ -8,9 +8,10 @@ import pytest
 
 from prsynth.config import Config
 from prsynth.errors import ConfigError, MissingStageError
+from prsynth.selection.marks import mark_query
 from prsynth.selection.methods import SelectionError
 from prsynth.selection.records import stored_selection
-from prsynth.selection.run import SelectOptions, mark_query, select_queries
+from prsynth.selection.run import select_queries
 from prsynth.stages.registry import stale_stages
 from prsynth.store import Store
 from prsynth.text.diffs import file_diffs, is_test_path
@@ -28,7 +29,7 @@ def sample_db(tmp_path_factory, minilm):
     path = tmp_path_factory.mktemp("sample") / "prsynth.db"
     with Store(path) as store:
         fill_sample(store)
-        result = select_queries(store, Config(), SelectOptions(k=10, name="warm-up"))
+        result = select_queries(store, Config().override("select", k=10), name="warm-up")
         assert result.stages_run == ["embed", "score", "dedupe", "cluster"]
     return path
 
@@ -41,8 +42,8 @@ def sample(sample_db, tmp_path):
         yield store
 
 
-def select(store, **options):
-    return select_queries(store, Config(), SelectOptions(**options))
+def select(store, name: str = "", **options):
+    return select_queries(store, Config().override("select", **options), name=name)
 
 
 def test_select_on_queries_without_vectors_runs_every_stage_itself(store, minilm):
@@ -244,9 +245,10 @@ def test_select_settings_come_from_the_config_and_flags_override_them(sample):
     config.select.k = 9
     config.select.per_repo_cap = 2
     config.select.quality_weight = 0.0
-    options = SelectOptions.from_config(config.select, k=None, per_repo_cap=3)
-    assert (options.k, options.per_repo_cap, options.quality_weight) == (9, 3, 0.0)
-    result = select_queries(sample, config, options)
+    config = config.override("select", k=None, per_repo_cap=3)
+    assert (config.select.k, config.select.per_repo_cap, config.select.quality_weight) == (
+        9, 3, 0.0)
+    result = select_queries(sample, config)
     assert len(result.records) == 9
     assert max(Counter(r["repo"] for r in result.records).values()) <= 3
     assert all(r["why"]["quality_gain"] == 0 for r in result.records)

@@ -8,7 +8,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from prsynth.crawl.run import crawl_import
-from prsynth.llm.backend import OFFLINE_MODEL, OfflineBaseline, OpenAIChat
+from prsynth.llm.backend import OFFLINE_MODEL
+from prsynth.llm.offline import OfflineBaseline
+from prsynth.llm.openai_chat import OpenAIChat
 from prsynth.llm.prompts import load_template
 from prsynth.records import FileChange, PullRequest
 from prsynth.resources import sample_prs_path
@@ -366,7 +368,7 @@ def test_a_rejected_key_mid_run_stops_it_and_keeps_what_finished(sample, server)
 
 
 def test_interrupted_run_keeps_what_finished_and_pays_nothing_twice(sample, server):
-    def interrupt(done, total):
+    def interrupt(step, done, total):
         if done >= 10:
             raise KeyboardInterrupt
 

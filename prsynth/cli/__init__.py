@@ -51,16 +51,17 @@ def _register() -> None:
         export,
         mark,
         report,
+        run,
         score,
         selection,
-        selections,
         stats,
         synth,
     )
 
     for module in (crawl, export, stats, synth, embed, dedupe, dupes, cluster, clusters, score,
-                   selection, selections, mark, report, demo):
+                   selection, mark, report, run, demo):
         cli.add_command(module.command)
+    cli.add_command(selection.selections_command)
 
 
 _register()

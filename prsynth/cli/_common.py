@@ -6,7 +6,7 @@ import contextlib
 import json
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ from rich.text import Text
 from prsynth.config import Config
 from prsynth.errors import DiskFull, PrsynthError, StoreError
 from prsynth.outputs.export import DISK_FULL
+from prsynth.progress import Progress, quiet
 from prsynth.store import Store
 from prsynth.store.core import explain_sqlite_error
 from prsynth.text.redact import redact
@@ -48,7 +49,7 @@ pass_run = click.make_pass_decorator(RunContext)
 
 
 class PrsynthGroup(click.Group):
-    """Turns library errors into one-line messages with DESIGN.md's exit codes."""
+    """Turns library errors into one-line messages with the exit codes of docs/architecture.md."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -93,18 +94,19 @@ def echo_json(value: Any) -> None:
 
 
 @contextlib.contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+def progress_bar(label: str) -> Iterator[Progress]:
     """A progress callback: a bar on a terminal (stderr), nothing otherwise."""
     if not sys.stderr.isatty():
-        yield lambda done, total: None
+        yield quiet
         return
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import Progress as Bar
 
-    with Progress(console=Console(stderr=True), transient=True) as bar:
+    with Bar(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=None)
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+        def update(step: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{label}: {step}" if step else label,
+                       completed=done, total=total)
 
         yield update

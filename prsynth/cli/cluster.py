@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
-from prsynth.stages.cluster import cluster_queries
+from prsynth.stages.registry import run_stage
 
 
 @click.command("cluster")
@@ -17,10 +17,9 @@ from prsynth.stages.cluster import cluster_queries
 @pass_run
 def command(run: RunContext, k: str | None, seed: int | None, as_json: bool) -> None:
     """Cluster the non-duplicate queries, label each cluster and lay them out on a map."""
-    k = k if k is not None else run.config.cluster.k
-    seed = seed if seed is not None else run.config.cluster.seed
+    config = run.config.override("cluster", k=k, seed=seed)
     with progress_bar("clustering") as progress:
-        report = cluster_queries(run.store(), k, seed, progress)
+        report = run_stage(run.store(), config, "cluster", progress)
     if as_json:
         echo_json(report.to_dict())
     click.echo(report.summary(), err=True)

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, safe_cells
-from prsynth.stages.cluster import cluster_detail, cluster_overview
+from prsynth.outputs.inspect import cluster_detail, cluster_overview
 from prsynth.text.terminal import terminal_text
 
 

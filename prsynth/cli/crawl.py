@@ -6,18 +6,13 @@ import click
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
 from prsynth.config import load_config
-from prsynth.crawl.run import (
-    CrawlReport,
-    crawl_git,
-    crawl_github,
-    crawl_import,
-    crawl_lock,
-    crawl_outcome,
-    crawl_sources,
-    github_client,
-)
+from prsynth.crawl.lock import crawl_lock
+from prsynth.crawl.plan import planned_jobs, retry_policy
+from prsynth.crawl.run import crawl_all, crawl_git, crawl_github, crawl_import, crawl_outcome
 from prsynth.errors import PartialFailure
-from prsynth.sources.github.client import ANONYMOUS_NOTE, RequestBudget, RetryPolicy
+from prsynth.sources.base import CrawlReport
+from prsynth.sources.github.client import ANONYMOUS_NOTE, RequestBudget
+from prsynth.sources.github.source import github_client
 
 
 @click.group("crawl", invoke_without_command=True)
@@ -41,9 +36,9 @@ def command(ctx: click.Context, config_path: str | None, max_requests: int,
         run.config = load_config(config_path)
         if not ctx.parent.params.get("store"):
             run.store_path = run.config.store
+    jobs = planned_jobs(run.config, max_requests=max_requests, notify=_say)
     with crawl_lock(run.store_path):
-        reports = crawl_sources(run.store(), run.config, max_requests=max_requests,
-                                notify=_say, on_report=_log_line)
+        reports = crawl_all(run.store(), jobs, on_report=_log_line)
     _finish_all(reports, as_json)
 
 
@@ -68,13 +63,10 @@ def crawl_github_command(
 
     The token comes from $GITHUB_TOKEN only; without one the crawl runs anonymously.
     """
-    settings = run.config.github
     client = github_client(
-        api_url or settings.api_url,
+        api_url or run.config.github.api_url,
         budget=RequestBudget(max_requests or run.config.crawl.max_requests),
-        policy=RetryPolicy(max_retries=settings.max_retries, max_failures=settings.max_failures,
-                           backoff=settings.backoff, secondary_wait=settings.secondary_wait),
-        notify=_say,
+        policy=retry_policy(run.config), notify=_say,
     )
     if client.anonymous:
         _say(ANONYMOUS_NOTE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
-from prsynth.stages.dedupe import dedupe
+from prsynth.stages.registry import run_stage
 
 
 @click.command("dedupe")
@@ -16,9 +16,9 @@ from prsynth.stages.dedupe import dedupe
 @pass_run
 def command(run: RunContext, threshold: float | None, as_json: bool) -> None:
     """Mark duplicate queries; each group keeps its best-scored (else oldest) member."""
-    threshold = run.config.dedupe.threshold if threshold is None else threshold
+    config = run.config.override("dedupe", threshold=threshold)
     with progress_bar("deduplicating") as progress:
-        report = dedupe(run.store(), threshold, progress, config=run.config)
+        report = run_stage(run.store(), config, "dedupe", progress)
     if as_json:
         echo_json(report.to_dict())
     click.echo(report.summary(), err=True)

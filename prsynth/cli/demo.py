@@ -18,6 +18,6 @@ def command(out: str, k: int) -> None:
     on the bundled sample PRs, with no network (ignores --store: uses DIR/prsynth.db)."""
     say = lambda line: click.echo(line, err=True)  # noqa: E731
     with progress_bar("working") as bar:
-        result = run_demo(out, k=k, say=say, progress=lambda stage, done, total: bar(done, total))
+        result = run_demo(out, k=k, say=say, progress=bar)
     for line in next_steps(result):
         click.echo(line, err=True)

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from prsynth.cli._common import RunContext, echo_json, pass_run
-from prsynth.stages.dedupe import duplicate_listing
+from prsynth.outputs.inspect import duplicate_listing
 from prsynth.text.terminal import terminal_text
 
 

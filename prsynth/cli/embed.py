@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import click
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
-from prsynth.stages.embed import embed_queries
+from prsynth.stages.registry import run_stage
 
 
 @click.command("embed")
@@ -20,12 +18,9 @@ from prsynth.stages.embed import embed_queries
 @pass_run
 def command(run: RunContext, model: str | None, batch_size: int | None, as_json: bool) -> None:
     """Embed every query not yet embedded (cached by model and text)."""
-    config = dataclasses.replace(
-        run.config.embed, model=model or run.config.embed.model,
-        batch_size=batch_size or run.config.embed.batch_size,
-    )
+    config = run.config.override("embed", model=model, batch_size=batch_size)
     with progress_bar("embedding") as progress:
-        report = embed_queries(run.store(), config, progress)
+        report = run_stage(run.store(), config, "embed", progress)
     if as_json:
         echo_json(report.to_dict())
     click.echo(report.summary(), err=True)

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, safe_cells
 from prsynth.errors import ConfigError
-from prsynth.selection.run import mark_query
+from prsynth.selection.marks import mark_query
 
 
 @click.command("mark")

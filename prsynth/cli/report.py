@@ -16,7 +16,7 @@ from prsynth.outputs.report import build_report, write_report
 def command(run, output: str) -> None:
     """Write an HTML report: the map of all requests, cluster cards and the selected set."""
     check_output_path(output, run.store_path)
-    data = build_report(run.store(write=False))
+    data = build_report(run.store(write=False), run.config)
     path = write_report(data, output)
     click.echo(
         f"wrote {path} ({len(data.points['id'])} requests, {len(data.clusters)} clusters, "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import click
 from rich.console import Console
 from rich.table import Table
@@ -11,7 +9,8 @@ from rich.text import Text
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar, safe_cells
 from prsynth.config import Config
-from prsynth.stages.score import explain, load_weights_file, resolve_weights, score_queries
+from prsynth.stages.registry import run_stage
+from prsynth.stages.score import explain, load_weights_file
 from prsynth.store.lock import store_lock
 from prsynth.text.terminal import terminal_text
 
@@ -23,15 +22,16 @@ WEIGHTS = click.option(
 
 def with_weights(config: Config, weights_file: str | None) -> Config:
     """The config with the weights file (if any) merged over `[score] weights`."""
-    weights = dict(resolve_weights(config.score.weights))
-    if weights_file:
-        weights.update(load_weights_file(weights_file))
-    return dataclasses.replace(config, score=dataclasses.replace(config.score, weights=weights))
+    if not weights_file:
+        return config
+    return config.override(
+        "score", weights={**config.score.weights, **load_weights_file(weights_file)}
+    )
 
 
 def run_judge(run: RunContext, llm: str | None, model: str | None, max_cost: float | None) -> str:
     """Rate every query with the LLM judge (prsynth.stages.judge, through the LLM layer)."""
-    from prsynth.llm.backend import make_backend
+    from prsynth.llm import make_backend
     from prsynth.stages.judge import judge_queries
 
     backend = make_backend(run.config.llm, llm=llm or run.config.llm.backend, model=model)
@@ -39,8 +39,7 @@ def run_judge(run: RunContext, llm: str | None, model: str | None, max_cost: flo
         result = judge_queries(
             run.store(), backend, max_cost=max_cost, concurrency=run.config.llm.concurrency
         )
-    summary = getattr(result, "summary", None)
-    return summary() if callable(summary) else "judged the queries"
+    return result.summary()
 
 
 @click.command("score")
@@ -72,7 +71,7 @@ def command(
     if judge:
         click.echo(run_judge(run, llm, model, max_cost), err=True)
     with progress_bar("scoring") as progress:
-        report = score_queries(run.store(), config.score.weights, progress)
+        report = run_stage(run.store(), config, "score", progress)
     if as_json:
         echo_json(report.to_dict())
     click.echo(report.summary(), err=True)

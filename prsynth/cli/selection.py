@@ -1,4 +1,5 @@
-"""`prsynth select`: choose k diverse, high-quality queries and store the run."""
+"""`prsynth select` (choose k diverse, high-quality queries and store the run) and
+`prsynth selections` (the stored runs)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
 from prsynth.cli.score import WEIGHTS, with_weights
 from prsynth.outputs.export import check_output_path, write_records
 from prsynth.selection.methods import METHODS
-from prsynth.selection.run import SelectOptions, select_queries
+from prsynth.selection.run import select_queries
 
 
 @click.command("select")
@@ -43,9 +44,10 @@ def command(run: RunContext, output: str | None, weights_file: str | None, as_js
     if output:
         check_output_path(output, run.store_path)
     config = with_weights(run.config, weights_file)
-    options = SelectOptions.from_config(config.select, **flags)
+    name = flags.pop("name")
+    config = config.override("select", **flags)
     with progress_bar("selecting") as bar:
-        result = select_queries(run.store(), config, options, lambda s, d, t: bar(d, t))
+        result = select_queries(run.store(), config, name=name or "", progress=bar)
     if output:
         write_records(result.records, output)
     if as_json:
@@ -82,3 +84,29 @@ def print_summary(name: str, summary: dict[str, Any]) -> None:
     )
     if summary["excluded"]:
         console.print("left out: " + ", ".join(f"{n} {r}" for r, n in summary["excluded"].items()))
+
+
+@click.command("selections")
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON on stdout.")
+@pass_run
+def selections_command(run: RunContext, as_json: bool) -> None:
+    """List stored selection runs: name, when, k, method, seed, quality, coverage."""
+    runs = run.store(write=False).selections()
+    if as_json:
+        echo_json(runs)
+        return
+    if not runs:
+        click.echo("no selections yet; run `prsynth select --k 78`", err=True)
+        return
+    table = Table(title="selections (newest first)")
+    for column in ("id", "name", "created", "k", "method", "seed", "quality", "coverage"):
+        table.add_column(column, justify="right" if column in ("id", "k", "seed") else "left")
+    for row in runs:
+        summary = row["summary"]
+        gain = summary.get("coverage_vs_random")
+        table.add_row(
+            str(row["id"]), row["name"], row["created_at"], str(row["k"]), row["method"],
+            str(row["seed"]), f"{summary.get('mean_quality', 0):.3f}",
+            f"{summary.get('coverage', 0):.3f}" + (f" ({gain:+.0%} vs random)" if gain else ""),
+        )
+    Console().print(table)

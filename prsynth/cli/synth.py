@@ -8,7 +8,7 @@ import click
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
 from prsynth.errors import PartialFailure
-from prsynth.llm.backend import make_backend
+from prsynth.llm import make_backend
 from prsynth.stages.synth import SynthOptions, synthesize
 from prsynth.store.lock import store_lock
 

@@ -1,13 +1,8 @@
-"""One small LLM interface, `complete(messages, schema) -> Completion`, and its backends.
+"""The one small LLM interface, `complete(messages, schema) -> Completion`, and what every
+backend shares: errors, prices, the cost budget and answer validation.
 
-- `OpenAIChat`: the official `openai` client on the Chat Completions API, so OpenAI,
-  vLLM, Ollama and llama.cpp's server all work. It asks for `response_format`
-  json_schema, falls back to json_object for servers that refuse it, validates every
-  answer against the template's schema (asking again a bounded number of times), and
-  retries 429, 5xx, timeouts and dropped connections with backoff honouring Retry-After.
-- `OfflineBaseline`: no model at all; builds the answer from the PR text (`baseline.py`).
-  Everything it makes is labelled with the model name "offline-baseline".
-
+The backends: `prsynth.llm.openai_chat.OpenAIChat` (any OpenAI-compatible server) and
+`prsynth.llm.offline.OfflineBaseline` (no model); `prsynth.llm.make_backend` picks one.
 Caching, logging and concurrency live one level up, in `prsynth.llm.calls`.
 """
 
@@ -15,25 +10,18 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import random
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
 
-from prsynth.config import LLMConfig
 from prsynth.errors import ConfigError, PrsynthError
-from prsynth.llm import baseline
-from prsynth.text.redact import masked_url, redact
 
 log = logging.getLogger(__name__)
 
 OFFLINE_MODEL = "offline-baseline"
-OPENAI_API_URL = "https://api.openai.com/v1"
 # USD per million tokens (input, output), for models whose price is not in the config.
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "gpt-4o-mini": (0.15, 0.60),
@@ -47,8 +35,6 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "o4-mini": (1.10, 4.40),
     "o3-mini": (1.10, 4.40),
 }
-MAX_RETRY_AFTER = 120.0
-MAX_BACKOFF = 30.0
 
 Check = Callable[[dict[str, Any]], str | None]
 
@@ -199,299 +185,5 @@ def validate_answer(content: str, validator: Any) -> tuple[dict[str, Any] | None
     return data, ""
 
 
-def _validator(schema: dict[str, Any]) -> Any:
+def answer_validator(schema: dict[str, Any]) -> Any:
     return jsonschema.validators.validator_for(schema)(schema)
-
-
-def _http_client(concurrency: int) -> Any:
-    """An httpx client for the openai SDK whose pool admits `concurrency` connections."""
-    import openai
-
-    try:  # newer SDKs ship on httpx2, older ones on httpx
-        import httpx2 as httpx
-    except ImportError:  # pragma: no cover - depends on the installed SDK
-        import httpx  # type: ignore[no-redef]
-    limits = httpx.Limits(max_connections=max(concurrency * 2, 100),
-                          max_keepalive_connections=max(concurrency * 2, 20))
-    return openai.DefaultHttpxClient(limits=limits)
-
-
-@dataclass
-class OpenAIChat(LLMBackend):
-    """Any OpenAI-compatible Chat Completions server, through the official client."""
-
-    model: str = "gpt-4o-mini"
-    base_url: str | None = None
-    api_key: str | None = field(default=None, repr=False)
-    timeout: float = 60.0
-    max_retries: int = 5
-    max_reasks: int = 2
-    backoff: float = 1.0
-    concurrency: int = 8
-    prices: dict[str, dict[str, float]] = field(default_factory=dict)
-    remote: bool = True
-
-    def __post_init__(self) -> None:
-        self.base_url = self.base_url or os.environ.get("OPENAI_BASE_URL") or None
-        if self.api_key is None:
-            self.api_key = os.environ.get("OPENAI_API_KEY") or None
-        self.price = price_for(self.model, self.prices)
-        self._format = "json_schema"
-        self._format_lock = threading.Lock()
-        self._client: Any = None
-        self._validators: dict[str, Any] = {}
-
-    @property
-    def url(self) -> str:
-        return (self.base_url or OPENAI_API_URL).rstrip("/")
-
-    def describe(self) -> str:
-        return f"{self.model} at {masked_url(self.url)}"
-
-    def cost(self, tokens_in: int, tokens_out: int) -> float:
-        return self.price.cost(tokens_in, tokens_out) if self.price else 0.0
-
-    def check_ready(self) -> None:
-        if self.base_url is None and not self.api_key:
-            raise ConfigError(
-                "OPENAI_API_KEY is not set; export it to use OpenAI, or point `base_url` in "
-                "[llm] (or OPENAI_BASE_URL) at a local OpenAI-compatible server, "
-                "or use --llm offline"
-            )
-        self.client()
-
-    def client(self) -> Any:
-        with self._format_lock:
-            return self._client or self._make_client()
-
-    def _make_client(self) -> Any:
-        import openai
-
-        # Local servers ignore the key, but the client insists on one.
-        self._client = openai.OpenAI(
-            api_key=self.api_key or "not-needed", base_url=self.url, timeout=self.timeout,
-            max_retries=0, http_client=_http_client(self.concurrency),
-        )
-        return self._client
-
-    def complete(
-        self, messages: list[dict[str, str]], schema: dict[str, Any], *,
-        temperature: float = 0.7, max_tokens: int = 800, check: Check | None = None,
-        budget: Budget | None = None, context: dict[str, Any] | None = None,
-    ) -> Completion:
-        key = json.dumps(schema, sort_keys=True)
-        if key not in self._validators:
-            self._validators[key] = _validator(schema)
-        validator = self._validators[key]
-        conversation = list(messages)
-        spent = {"tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0, "attempts": 0}
-        started = time.monotonic()
-        problem = ""
-        for _ in range(self.max_reasks + 1):
-            response, fmt = self._request(conversation, schema, temperature, max_tokens,
-                                          budget, spent)
-            content = (response.choices[0].message.content or "") if response.choices else ""
-            data, problem = validate_answer(content, validator)
-            if data is not None and check is not None:
-                problem = check(data) or ""
-                data = None if problem else data
-            if data is not None:
-                return Completion(
-                    data=data, model=self.model, tokens_in=spent["tokens_in"],
-                    tokens_out=spent["tokens_out"], cost_usd=spent["cost_usd"],
-                    latency_s=time.monotonic() - started, attempts=spent["attempts"],
-                    response_format=fmt,
-                )
-            log.info("invalid answer from %s: %s; asking again", self.model, problem)
-            conversation += [
-                {"role": "assistant", "content": content[:4000]},
-                {"role": "user", "content": f"That answer is invalid: {problem}. Reply again "
-                                            "with only a JSON object that matches the schema."},
-            ]
-        raise LLMCallError(
-            f"invalid answer after {self.max_reasks + 1} tries: {problem}", "invalid_answer",
-            **spent,
-        )
-
-    def _request(
-        self, conversation: list[dict[str, str]], schema: dict[str, Any], temperature: float,
-        max_tokens: int, budget: Budget | None, spent: dict[str, Any],
-    ) -> tuple[Any, str]:
-        import openai
-
-        worst_in = sum(len(m["content"].encode("utf-8")) + 8 for m in conversation)
-        worst_in += len(json.dumps(schema).encode("utf-8")) + 16
-        worst = self.cost(worst_in, max_tokens)
-        retries = 0
-        fmt = self._format
-        while True:
-            if budget is not None and not budget.reserve(worst):
-                raise LLMCallError("not started: it could exceed --max-cost", "max_cost", **spent)
-            spent["attempts"] += 1
-            try:
-                try:
-                    # response_format goes in extra_body: the same JSON on the wire, without
-                    # the SDK walking the whole schema on every call (a third of its CPU).
-                    response = self.client().chat.completions.create(
-                        model=self.model, messages=conversation, temperature=temperature,
-                        max_tokens=max_tokens,
-                        extra_body={"response_format": _response_format(fmt, schema)},
-                    )
-                except BaseException as exc:
-                    if budget is not None:
-                        # A request that timed out may still be billed: count its worst case.
-                        timed_out = isinstance(exc, openai.APITimeoutError)
-                        budget.settle(worst, worst if timed_out else 0.0)
-                    raise
-            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                if fmt == "json_schema":
-                    # Servers without structured outputs refuse json_schema; try json_object.
-                    fmt = "json_object"
-                    continue
-                raise LLMCallError(_status_message(exc), "rejected", **spent) from None
-            except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-                raise LLMError(
-                    f"the LLM server at {masked_url(self.url)} refused the credentials (HTTP "
-                    f"{exc.status_code}); check OPENAI_API_KEY"
-                ) from None
-            except openai.NotFoundError:
-                raise LLMError(
-                    f"the LLM server at {masked_url(self.url)} has no model {self.model!r} or no"
-                    " Chat Completions endpoint (HTTP 404); check --model and base_url (it usually "
-                    "ends in /v1)"
-                ) from None
-            except (openai.APIStatusError, openai.APIConnectionError) as exc:
-                status = getattr(exc, "status_code", None)
-                if status is not None and status != 429 and status < 500:
-                    raise LLMCallError(_status_message(exc), "rejected", **spent) from None
-                if retries >= self.max_retries:
-                    raise self._gave_up(exc, retries, spent) from None
-                delay = self._delay(retries, exc)
-                log.info("LLM call failed (%s); retry %d in %.2fs", _describe(exc), retries + 1,
-                         delay)
-                time.sleep(delay)
-                retries += 1
-                continue
-            self._account(response, worst, budget, spent)
-            if fmt != self._format:
-                with self._format_lock:
-                    if self._format == "json_schema":
-                        log.info("%s refuses json_schema; using json_object", self.url)
-                        self._format = "json_object"
-            return response, fmt
-
-    def _account(self, response: Any, worst: float, budget: Budget | None,
-                 spent: dict[str, Any]) -> None:
-        usage = getattr(response, "usage", None)
-        tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
-        tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
-        cost = self.cost(tokens_in, tokens_out)
-        if budget is not None:
-            budget.settle(worst, cost)
-        spent["tokens_in"] += tokens_in
-        spent["tokens_out"] += tokens_out
-        spent["cost_usd"] += cost
-
-    def _delay(self, retries: int, exc: Exception) -> float:
-        response = getattr(exc, "response", None)
-        headers = getattr(response, "headers", None) or {}
-        for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-            value = headers.get(header)
-            if value:
-                try:
-                    return min(max(float(value) * scale, 0.0), MAX_RETRY_AFTER)
-                except ValueError:
-                    pass  # an HTTP date: fall back to backoff
-        return min(self.backoff * 2 ** retries, MAX_BACKOFF) * random.uniform(0.5, 1.0)
-
-    def _gave_up(self, exc: Exception, retries: int, spent: dict[str, Any]) -> Exception:
-        import openai
-
-        tries = retries + 1
-        if isinstance(exc, openai.APITimeoutError):
-            return LLMCallError(f"timed out after {tries} tries ({self.timeout:g}s each)",
-                                "timeout", **spent)
-        if isinstance(exc, openai.APIConnectionError):
-            return LLMError(
-                f"cannot reach the LLM server at {masked_url(self.url)} ({_describe(exc)}) after"
-                f" {tries} tries; start it, or fix `base_url` in [llm] / OPENAI_BASE_URL"
-            )
-        return LLMCallError(f"{_describe(exc)} after {tries} tries", "server_error", **spent)
-
-
-def _response_format(fmt: str, schema: dict[str, Any]) -> dict[str, Any]:
-    if fmt == "json_object":
-        return {"type": "json_object"}
-    return {"type": "json_schema",
-            "json_schema": {"name": "answer", "schema": schema, "strict": False}}
-
-
-def _describe(exc: Exception) -> str:
-    status = getattr(exc, "status_code", None)
-    if status:
-        return f"HTTP {status}"
-    cause = exc.__cause__ or exc.__context__
-    return f"{type(exc).__name__}: {cause or exc}"[:200]
-
-
-def _status_message(exc: Exception) -> str:
-    body = getattr(exc, "body", None)
-    message = body.get("message") if isinstance(body, dict) else None
-    return redact(f"HTTP {getattr(exc, 'status_code', '?')}: {message or exc}"[:300])
-
-
-class OfflineBaseline(LLMBackend):
-    """Deterministic requests and ratings built from the PR text, without any model."""
-
-    model = OFFLINE_MODEL
-    remote = False
-
-    def complete(
-        self, messages: list[dict[str, str]], schema: dict[str, Any], *,
-        temperature: float = 0.7, max_tokens: int = 800, check: Check | None = None,
-        budget: Budget | None = None, context: dict[str, Any] | None = None,
-    ) -> Completion:
-        started = time.monotonic()
-        if context is None:
-            raise LLMCallError("the offline baseline needs the template variables", "failed")
-        properties = schema.get("properties", {})
-        if "query" in properties:
-            data = baseline.baseline_request(context)
-        elif "rating" in properties:
-            data = baseline.baseline_judgement(context)
-        else:
-            raise ConfigError(
-                "the offline baseline fills only templates with a `query` or a `rating` "
-                "field; use --llm openai for this template"
-            )
-        allowed = set(properties) if schema.get("additionalProperties") is False else None
-        if allowed is not None:
-            data = {k: v for k, v in data.items() if k in allowed}
-        answer, problem = validate_answer(json.dumps(data), _validator(schema))
-        if answer is None:
-            raise ConfigError(
-                f"the offline baseline cannot answer this template: its answer {problem}; "
-                "use --llm openai"
-            )
-        if check is not None and (why := check(answer)):
-            raise LLMCallError(f"offline answer rejected: {why}", "invalid_answer")
-        return Completion(data=answer, model=OFFLINE_MODEL, latency_s=time.monotonic() - started,
-                          response_format="offline")
-
-
-def make_backend(
-    config: LLMConfig, llm: str | None = None, model: str | None = None, **options: Any
-) -> LLMBackend:
-    """The backend named by `llm` (else `[llm] backend`): "openai" or "offline"."""
-    name = llm or config.backend
-    if name == "offline":
-        return OfflineBaseline()
-    if name == "openai":
-        # As everywhere in prsynth: the environment overrides the config file.
-        base_url = os.environ.get("OPENAI_BASE_URL") or config.base_url or None
-        return OpenAIChat(
-            model=model or config.model, base_url=base_url,
-            timeout=config.timeout, max_retries=config.max_retries,
-            concurrency=config.concurrency, prices=config.prices, **options,
-        )
-    raise ConfigError(f"--llm {name!r} is unknown; use openai or offline")

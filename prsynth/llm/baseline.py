@@ -9,32 +9,13 @@ an instruction to a model.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import re
 from typing import Any
 
-# Who is typing, and how long the request is: the vibe_request template varies both.
-PERSONAS = {
-    "terse_maintainer": "a busy maintainer of the repository who types short, plain requests",
-    "new_contributor": "a newer contributor who gives some context and asks politely",
-    "on_call": "an engineer who just hit the problem (in CI or production) and is in a hurry",
-    "app_developer": "a developer whose application uses this project and describes what "
-                     "they see from the outside",
-    "senior_reviewer": "a careful senior developer who spells out constraints and edge cases",
-}
-LENGTHS = {
-    "one_liner": "a single line of at most 25 words",
-    "short": "two or three sentences",
-    "paragraph": "one paragraph of four to six sentences",
-    "detailed": "several short paragraphs, or a paragraph and a short list of requirements",
-}
-INJECTION = re.compile(
-    r"(?i)\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:previous|prior|above|earlier|all|"
-    r"your)\b.{0,30}\b(?:instructions?|prompts?|rules|directions)\b"
-    r"|\byou are now\b|\bsystem prompt\b|\b(?:reply|respond|answer|output)\b.{0,15}\b(?:with|only)"
-    r"\b.{0,20}\b(?:word|string|text|phrase)\b"
-)
+from prsynth.llm.personas import pick_variation
+from prsynth.text.injection import is_instruction
+
 # Sentences about the PR itself, not the problem: a request written before it cannot say them.
 SELF_REFERENCE = re.compile(
     r"(?i)#\d+|https?://|\bbackport|\bthis (?:pr|pull request|change|patch|commit|writes)\b"
@@ -70,17 +51,6 @@ TASK_WORDS = [
                r"input|regression|fail|escape|accept|reject|invalid|panic)\w*"),
     ("feature", r"\b(add|support|option|configurable|allow|new|introduce|enable|flag)\w*"),
 ]
-
-
-def pick_variation(pr_id: str) -> tuple[str, str]:
-    """(persona, length) for a PR: spread evenly and the same on every run."""
-    digest = hashlib.sha256(pr_id.encode("utf-8")).digest()
-    return (list(PERSONAS)[digest[0] % len(PERSONAS)], list(LENGTHS)[digest[1] % len(LENGTHS)])
-
-
-def is_instruction(line: str) -> bool:
-    """A line of PR text that talks to a model instead of about the change."""
-    return bool(INJECTION.search(line))
 
 
 def clean_title(title: str) -> str:

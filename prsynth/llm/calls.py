@@ -18,13 +18,12 @@ from typing import Any
 
 from prsynth.llm.backend import Budget, Check, Completion, LLMBackend, LLMCallError, LLMError
 from prsynth.llm.prompts import Template, estimate_tokens
+from prsynth.progress import Progress, quiet
 from prsynth.store import Store
 from prsynth.store.llm import CachedResponse, CallRecord
 from prsynth.text.redact import redact
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -83,7 +82,7 @@ class CallTotals:
 def run_calls(
     store: Store, backend: LLMBackend, calls: Iterable[LLMCall], *, concurrency: int = 8,
     budget: Budget | None = None, totals: CallTotals | None = None,
-    progress: Progress | None = None, total: int = 0,
+    progress: Progress = quiet, total: int = 0, step: str = "llm",
 ) -> Iterator[list[CallOutcome]]:
     """Answer every call: from the cache when possible, else from `backend`, at most
     `concurrency` at a time. Outcomes come in batches as they finish (not in input order);
@@ -91,7 +90,7 @@ def run_calls(
     keeps the store (and the GIL) out of the way of the calls in flight."""
     totals = totals if totals is not None else CallTotals()
     budget = budget or Budget()
-    counter = _Counter(progress, total)
+    counter = _Counter(progress, total, step)
     if not backend.remote:
         for chunk in _chunks(calls, BATCH):
             yield counter.count([_offline(backend, call, totals) for call in chunk])
@@ -188,14 +187,14 @@ def _chunks(calls: Iterable[LLMCall], size: int) -> Iterator[list[LLMCall]]:
 
 @dataclass
 class _Counter:
-    progress: Progress | None
+    progress: Progress
     total: int
+    step: str
     done: int = 0
 
     def count(self, outcomes: list[CallOutcome]) -> list[CallOutcome]:
         self.done += len(outcomes)
-        if self.progress:
-            self.progress(self.done, self.total)
+        self.progress(self.step, self.done, self.total)
         return outcomes
 
 

@@ -22,7 +22,7 @@ import jsonschema
 
 from prsynth.errors import ConfigError
 from prsynth.resources import prompts_dir
-from prsynth.text.diffs import HUNK_HEADER, file_diffs, is_generated, is_lockfile, is_test_path
+from prsynth.text.diffs import HUNK_HEADER, file_diffs, file_kind, leading_hunks
 
 HEADER = re.compile(r"\A\+\+\+[ \t]*\n(?P<header>.*?)\n\+\+\+[ \t]*\n", re.DOTALL)
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -199,15 +199,7 @@ class DiffExcerpt:
 
 def diff_kind(path: str, text: str) -> str:
     """binary | lockfile | generated | test | code: how informative a file's diff is."""
-    if not HUNK_HEADER.search(text):
-        return "binary"
-    if is_lockfile(path):
-        return "lockfile"
-    if is_generated(path):
-        return "generated"
-    if is_test_path(path):
-        return "test"
-    return "code"
+    return file_kind(path) if HUNK_HEADER.search(text) else "binary"
 
 
 def budget_diff(diff: str, budget_tokens: int) -> DiffExcerpt:
@@ -233,7 +225,7 @@ def budget_diff(diff: str, budget_tokens: int) -> DiffExcerpt:
             continue
         if not full:
             full = True
-            partial = _leading_hunks(section.text, (budget_tokens - used) * 4)
+            partial = leading_hunks(section.text, (budget_tokens - used) * 4)
             if partial:
                 kept.append((index, partial))
                 used += estimate_tokens(partial)
@@ -241,17 +233,6 @@ def budget_diff(diff: str, budget_tokens: int) -> DiffExcerpt:
                 continue
         dropped.append({"path": section.path, "kind": kind, "partial": False})
     return DiffExcerpt("".join(text for _, text in sorted(kept)), dropped)
-
-
-def _leading_hunks(section: str, budget_chars: int) -> str:
-    """The header and as many whole leading hunks as fit in `budget_chars`."""
-    starts = [m.start() for m in HUNK_HEADER.finditer(section)]
-    best = ""
-    for end in starts[1:] + [len(section)]:
-        if end > budget_chars:
-            break
-        best = section[:end]
-    return best
 
 
 @dataclass
@@ -286,18 +267,10 @@ def pr_variables(pr: Any) -> dict[str, Any]:
         },
         "files": [
             {"path": f.path, "status": f.status, "additions": f.additions,
-             "deletions": f.deletions, "kind": _file_kind(f.path)}
+             "deletions": f.deletions, "kind": file_kind(f.path)}
             for f in pr.files
         ],
     }
-
-
-def _file_kind(path: str) -> str:
-    if is_lockfile(path):
-        return "lockfile"
-    if is_generated(path):
-        return "generated"
-    return "test" if is_test_path(path) else "code"
 
 
 def render_pr(template: Template, pr: Any, **extra: Any) -> RenderedPrompt:

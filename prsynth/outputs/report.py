@@ -22,6 +22,7 @@ from typing import Any
 import jinja2
 
 from prsynth import __version__
+from prsynth.config import Config
 from prsynth.errors import MissingStageError
 from prsynth.outputs.export import atomic_output, check_output_path
 from prsynth.outputs.stats import collect_stats
@@ -57,7 +58,7 @@ class ReportData:
         )
 
 
-def report_data(store: Store, selected: list[dict[str, Any]],
+def report_data(store: Store, config: Config, selected: list[dict[str, Any]],
                 selection: dict[str, Any] | None = None) -> ReportData:
     """Read the map, clusters and funnel from `store`; `selected` are Selected records."""
     assignments = store.clusters()
@@ -100,7 +101,7 @@ def report_data(store: Store, selected: list[dict[str, Any]],
         clusters=_cluster_cards(store, assignments, sources, scores, chosen),
         selected=[_selected_row(row) for row in selected],
         selection=selection or {},
-        funnel=_funnel(store, len(selected)),
+        funnel=_funnel(store, config, len(selected)),
     )
 
 
@@ -152,9 +153,9 @@ def _selected_row(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _funnel(store: Store, selected: int) -> dict[str, Any]:
+def _funnel(store: Store, config: Config, selected: int) -> dict[str, Any]:
     """What was kept and what was filtered out upstream, and why (as `prsynth stats`)."""
-    stats = collect_stats(store)
+    stats = collect_stats(store, config)
     return {
         "prs": stats["prs"],
         "dropped": stats["dropped"],
@@ -192,9 +193,9 @@ def write_report(data: ReportData, path: str | Path) -> Path:
     return path
 
 
-def build_report(store: Store) -> ReportData:
+def build_report(store: Store, config: Config) -> ReportData:
     """The report of the store's latest selection (`prsynth report`)."""
     latest = store.latest_selection()
     if not latest:
         raise MissingStageError("no selection yet; run `prsynth select --k 78` first")
-    return report_data(store, selected_records(store, latest), latest)
+    return report_data(store, config, selected_records(store, latest), latest)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from prsynth.config import EmbedConfig
-from prsynth.store import Store
-from prsynth.store.vectors import text_hash
+from prsynth.config import Config
+from prsynth.store import Store, text_hash
 
 
-def collect_stats(store: Store) -> dict[str, Any]:
+def collect_stats(store: Store, config: Config) -> dict[str, Any]:
     """Counts per repository and per drop reason, for `prsynth stats` and the report."""
     per_repo: dict[str, dict[str, Any]] = defaultdict(lambda: {"prs": 0, "dropped": {}})
     for repo, count in store.prs_per_repo().items():
@@ -25,16 +24,15 @@ def collect_stats(store: Store) -> dict[str, Any]:
         "prs": store.count_prs(),
         "queries": store.count_queries(),
         "llm": store.llm_call_totals(),
-        **vector_stats(store),
+        **vector_stats(store, config.embed.model),
         **selection_stats(store),
         "repos": dict(sorted(per_repo.items())),
         "dropped": {stage: dict(sorted(r.items())) for stage, r in sorted(dropped.items())},
     }
 
 
-def vector_stats(store: Store) -> dict[str, Any]:
-    """How many queries are embedded (with the model embed last used), duplicates, clusters."""
-    model = store.stage_summary("embed").get("model", EmbedConfig().model)
+def vector_stats(store: Store, model: str) -> dict[str, Any]:
+    """How many queries `model` has embedded, duplicates, clusters."""
     cached = store.cached_text_hashes(model)
     return {
         "embedded": sum(1 for s in store.query_sources() if text_hash(s.text) in cached),

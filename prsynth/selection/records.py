@@ -1,5 +1,6 @@
-"""The Selected records of DESIGN.md: each chosen query with what makes it checkout-able
-(PR, base commit, the diff split into code patch and test patch) and why it was chosen."""
+"""The Selected records (docs/architecture.md, "Records"): each chosen query with what
+makes it checkout-able (PR, base commit, the diff split into code patch and test patch)
+and why it was chosen."""
 
 from __future__ import annotations
 

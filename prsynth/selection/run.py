@@ -1,11 +1,10 @@
 """`prsynth select`: bring the upstream stages up to date, choose k queries, store the run,
-and build the Selected records (DESIGN.md) with a summary a researcher can check."""
+and build the Selected records (docs/architecture.md) with a summary a researcher can check."""
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -13,8 +12,8 @@ import numpy as np
 
 from prsynth.config import Config, SelectConfig
 from prsynth.errors import ConfigError, MissingStageError
+from prsynth.progress import Progress, quiet
 from prsynth.selection.methods import (
-    DEFAULT_NEIGHBOURS,
     METHODS,
     Constraints,
     SelectionError,
@@ -23,54 +22,31 @@ from prsynth.selection.methods import (
     select_diverse,
 )
 from prsynth.selection.records import build_records
-from prsynth.stages.registry import run_stage, stale_stages
+from prsynth.stages.registry import bring_up_to_date
 from prsynth.store import Store
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]
-MARKS = ("pin", "reject")
 
-
-@dataclass
-class SelectOptions:
-    """The knobs of one selection run (config `[select]`, overridden by flags)."""
-
-    k: int = 78
-    method: str = "facility"
-    seed: int = 0
-    min_quality: float = 0.0
-    per_repo_cap: int = 0
-    per_cluster_cap: int = 0
-    quality_weight: float = 1.0
-    neighbours: int = DEFAULT_NEIGHBOURS
-    name: str = ""
-
-    @classmethod
-    def from_config(cls, config: SelectConfig, **flags: Any) -> SelectOptions:
-        values = {
-            "k": config.k, "method": config.method, "seed": config.seed,
-            "min_quality": config.min_quality, "per_repo_cap": config.per_repo_cap,
-            "per_cluster_cap": config.per_cluster_cap, "quality_weight": config.quality_weight,
-        }
-        values.update({key: value for key, value in flags.items() if value is not None})
-        return cls(**values)
-
-    def check(self) -> None:
-        if self.method not in METHODS:
-            raise ConfigError(
-                f"--method {self.method!r} is unknown; use one of {', '.join(METHODS)}"
-            )
-        if self.k < 1:
-            raise SelectionError(f"--k {self.k} must be at least 1")
-        if not 0.0 <= self.min_quality <= 1.0:
-            raise ConfigError(f"--min-quality {self.min_quality} must be in [0, 1]")
-        if not self.quality_weight >= 0:
-            raise ConfigError(f"--quality-weight {self.quality_weight} must be 0 or more")
-        for flag, cap in (("--per-repo-cap", self.per_repo_cap),
-                          ("--per-cluster-cap", self.per_cluster_cap)):
-            if cap < 0:
-                raise ConfigError(f"{flag} {cap} must be 0 (no cap) or more")
+def check_select(options: SelectConfig) -> None:
+    """Refuse settings no selection can run with, naming the flag."""
+    if options.method not in METHODS:
+        raise ConfigError(
+            f"--method {options.method!r} is unknown; use one of {', '.join(METHODS)}"
+        )
+    if options.k < 1:
+        raise SelectionError(f"--k {options.k} must be at least 1")
+    if not 0.0 <= options.min_quality <= 1.0:
+        raise ConfigError(f"--min-quality {options.min_quality} must be in [0, 1]")
+    if not options.quality_weight >= 0:
+        raise ConfigError(f"--quality-weight {options.quality_weight} must be 0 or more")
+    for flag, cap in (("--per-repo-cap", options.per_repo_cap),
+                      ("--per-cluster-cap", options.per_cluster_cap)):
+        if cap < 0:
+            raise ConfigError(f"{flag} {cap} must be 0 (no cap) or more")
+    if options.neighbours < 1:
+        raise ConfigError(f"config key 'select.neighbours' must be at least 1, got "
+                          f"{options.neighbours}")
 
 
 @dataclass
@@ -93,19 +69,6 @@ class SelectionResult:
     records: list[dict[str, Any]]
     summary: dict[str, Any]
     stages_run: list[str]
-
-
-def bring_up_to_date(
-    store: Store, config: Config, progress: Progress | None = None
-) -> list[str]:
-    """Run every missing or stale upstream stage (embed, score, dedupe, cluster) in order."""
-    ran = []
-    for stage in stale_stages(store, config):
-        log.info("running stale stage %s", stage)
-        report = (lambda d, t, s=stage: progress(s, d, t)) if progress else None
-        run_stage(store, config, stage, report)
-        ran.append(stage)
-    return ran
 
 
 def gather_candidates(store: Store, config: Config, min_quality: float) -> Candidates:
@@ -147,10 +110,12 @@ def _codes(labels: list[Any]) -> np.ndarray:
 
 
 def select_queries(
-    store: Store, config: Config, options: SelectOptions, progress: Progress | None = None,
+    store: Store, config: Config, *, name: str = "", progress: Progress = quiet,
 ) -> SelectionResult:
-    """Choose `options.k` queries, store the run under a name, return records and summary."""
-    options.check()
+    """Choose `[select] k` queries, store the run as `name` (default selection-N; an
+    existing name is replaced), return its records and summary."""
+    options = config.select
+    check_select(options)
     stages_run = bring_up_to_date(store, config, progress)
     pool = gather_candidates(store, config, options.min_quality)
     if not pool.ids:
@@ -181,10 +146,10 @@ def select_queries(
     summary = summarize(records, pool, chosen, options.seed)
     latest = store.latest_selection()
     number = latest["id"] + 1 if latest else 1
-    while not options.name and store.find_selection(f"selection-{number}"):
+    while not name and store.find_selection(f"selection-{number}"):
         number += 1
-    name = options.name or f"selection-{number}"
-    params = {key: value for key, value in asdict(options).items() if key != "name"}
+    name = name or f"selection-{number}"
+    params = asdict(options)
     selection_id = store.save_selection(
         name, k=options.k, method=options.method, seed=options.seed, params=params,
         summary=summary, items=items,
@@ -218,18 +183,3 @@ def summarize(
         "random_coverage": round(baseline, 4),
         "coverage_vs_random": round(covered / baseline - 1, 4) if baseline > 0 else None,
     }
-
-
-def mark_query(store: Store, query_id: str, mark: str | None, note: str = "") -> str:
-    """Pin or reject a query (None clears its mark); return what was done, in words."""
-    if store.get_query(query_id) is None:
-        raise ConfigError(
-            f"query {query_id!r} does not exist; list query ids with `prsynth export queries`"
-        )
-    if mark is None:
-        return f"cleared the mark of {query_id}" if store.clear_mark(query_id) \
-            else f"{query_id} had no mark"
-    if mark not in MARKS:
-        raise ConfigError(f"mark {mark!r} is unknown; use pin or reject")
-    store.set_mark(query_id, mark, note)
-    return f"{'pinned' if mark == 'pin' else 'rejected'} {query_id}"

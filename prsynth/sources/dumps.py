@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from prsynth.crawl.filters import PullRequestFilter
 from prsynth.errors import ConfigError, SourceError
+from prsynth.progress import Progress
 from prsynth.records import FileChange, PullRequest, check_repo_name, is_bot
+from prsynth.sources.base import BadLine, CrawlReport
+from prsynth.store import Store
 from prsynth.text.diffs import (
     added_lines,
     clean_diff,
@@ -21,29 +25,58 @@ from prsynth.text.diffs import (
     truncate_diff,
 )
 
+log = logging.getLogger(__name__)
+
 SWE_BENCH_KEYS = {"repo", "instance_id", "base_commit", "patch"}
 INSTANCE_NUMBER = re.compile(r"-(\d+)$")
 
 
-@dataclass
-class BadLine:
-    """A line that could not be imported, with the reason (counted, not fatal)."""
-
-    line: int
-    reason: str
-
-
 class DumpSource:
-    """Read PRs from a JSONL file, one record per line; bad lines are reported, not fatal."""
+    """Read PRs from a JSONL file, one record per line; bad lines are reported, not fatal.
+
+    Records already stored are kept as they are (a dump is a snapshot, not an update).
+    """
 
     def __init__(self, path: str | Path, *, max_diff_bytes: int = 200_000) -> None:
         self.path = Path(path)
+        self.name = str(path)
         self.max_diff_bytes = max_diff_bytes
-        if not self.path.is_file():
-            raise SourceError(f"import file {self.path}: not found; pass a JSONL file")
+        self.repos: dict[str, PullRequest] = {}
+
+    def pull_requests(
+        self, store: Store, report: CrawlReport, filters: Sequence[PullRequestFilter],
+        progress: Progress,
+    ) -> Iterator[PullRequest]:
+        known = store.pr_ids()
+        first_line: dict[str, int] = {}
+        for entry in self.records():
+            if not isinstance(entry, BadLine) and entry[1].id in first_line:
+                entry = BadLine(entry[0], f"{entry[1].id} was already on line "
+                                f"{first_line[entry[1].id]}; the first is kept")
+            if isinstance(entry, BadLine):
+                report.bad_lines.append(entry)
+                log.warning("%s line %d skipped: %s", self.path, entry.line, entry.reason)
+                continue
+            number, item = entry
+            first_line[item.id] = number
+            if item.id in known:
+                report.unchanged += 1
+            else:
+                self.repos.setdefault(item.repo, item)
+                yield item
+
+    def stored(self, store: Store, pr: PullRequest) -> None:
+        """Nothing to keep: the store's PR ids are this source's whole state."""
+
+    def finish(self, store: Store, report: CrawlReport, *, complete: bool) -> None:
+        for name, pr in self.repos.items():
+            store.put_repo(name, license=pr.license, stars=pr.stars,
+                           description=pr.repo_description, language=pr.repo_language)
 
     def records(self) -> Iterator[tuple[int, PullRequest] | BadLine]:
         """(line number, PR) for every readable line, a BadLine with the reason otherwise."""
+        if not self.path.is_file():
+            raise SourceError(f"import file {self.path}: not found; pass a JSONL file")
         with self.path.open("rb") as handle:
             yield from read_records(handle, self.max_diff_bytes)
 

@@ -15,18 +15,23 @@ batch, so there is no git process per PR or per file.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 import logging
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import git
 
+from prsynth.crawl.filters import PullRequestFilter
 from prsynth.errors import ConfigError, SourceError
+from prsynth.progress import Progress
 from prsynth.records import FileChange, PullRequest, Unreadable, check_repo_name, is_bot
+from prsynth.sources.base import CrawlReport
+from prsynth.store import Store
 from prsynth.text.diffs import section_status, truncate_diff
 
 log = logging.getLogger(__name__)
@@ -67,12 +72,16 @@ class LocalGitSource:
         since: str = "",
         max_diff_bytes: int = 200_000,
     ) -> None:
-        self.repo_name = check_repo_name(repo)
+        self.repo_name = self.name = check_repo_name(repo)
         self.path = Path(path)
         self.since = _parse_since(since)
         self.max_diff_bytes = max_diff_bytes
+        self._license: str | None = None
+
+    @functools.cached_property
+    def git_repo(self) -> git.Repo:
         try:
-            self.git_repo = git.Repo(self.path)
+            return git.Repo(self.path)
         except git.NoSuchPathError:
             raise SourceError(
                 f"git source {self.path}: no such folder; pass a local clone"
@@ -81,7 +90,6 @@ class LocalGitSource:
             raise SourceError(
                 f"git source {self.path}: not a git repository; pass the folder of a clone"
             ) from None
-        self._license: str | None = None
 
     @property
     def license(self) -> str:
@@ -124,12 +132,14 @@ class LocalGitSource:
         return list(found.values())
 
     def pull_requests(
-        self,
-        skip: set[str] | frozenset[str] = frozenset(),
-        progress: Callable[[int, int], None] | None = None,
+        self, store: Store, report: CrawlReport, filters: Sequence[PullRequestFilter],
+        progress: Progress,
     ) -> Iterator[PullRequest | Unreadable]:
-        """Yield full PR records, skipping ids in `skip` before any diff is read; a PR whose
-        objects are missing from the clone (a shallow or damaged clone) is `Unreadable`."""
+        """Full records of the PRs not stored yet; stored ones are skipped before any
+        diff is read. A PR whose objects are missing from the clone (a shallow or damaged
+        one) is `Unreadable`."""
+        skip = store.pr_ids(self.repo_name)
+        report.unchanged = len(skip)
         todo = [c for c in self.pr_commits() if f"{self.repo_name}#{c.number}" not in skip]
         for start in range(0, len(todo), BATCH):
             batch = todo[start:start + BATCH]
@@ -140,8 +150,14 @@ class LocalGitSource:
                                      "missing_git_objects")
                 else:
                     yield self._record(commit, *read)
-            if progress:
-                progress(start + len(batch), len(todo))
+            progress(self.repo_name, start + len(batch), len(todo))
+
+    def stored(self, store: Store, pr: PullRequest) -> None:
+        """Nothing to keep: the store's PR ids are this source's whole state."""
+
+    def finish(self, store: Store, report: CrawlReport, *, complete: bool) -> None:
+        if report.new:
+            store.put_repo(self.repo_name, license=self.license)
 
     def _record(self, c: PrCommit, files: list[FileChange], diff: str) -> PullRequest:
         diff, truncated = truncate_diff(diff, self.max_diff_bytes)

@@ -1,7 +1,7 @@
 """Spherical k-means over the non-duplicate queries, c-TF-IDF labels and a 2-D map.
 
 The algorithm functions (`spherical_kmeans`, `ctfidf_labels`, `pca_2d`) are pure and
-seeded, so tests and benchmarks call them on arrays; `cluster_queries` reads the store,
+seeded, so tests and benchmarks call them on arrays; `ClusterStage` reads the store,
 runs them and writes the result in one transaction.
 """
 
@@ -11,7 +11,7 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,14 +19,12 @@ import faiss
 import numpy as np
 
 from prsynth.config import Config
-from prsynth.errors import ConfigError, MissingStageError
-from prsynth.stages.dedupe import dedupe_fingerprint
+from prsynth.errors import ConfigError
+from prsynth.progress import Progress
 from prsynth.stages.embed import check_vectors
 from prsynth.store import Store, fingerprint
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]
 
 MAX_AUTO_K = 300
 WORD = re.compile(r"[a-z][a-z0-9_]*(?:[.-][a-z0-9_]+)*")
@@ -168,7 +166,7 @@ class ClusterReport:
     seed: int
     sizes: dict[int, int]
     labels: dict[int, str]
-    fingerprint: str
+    model: str
 
     def summary(self) -> str:
         return (
@@ -179,7 +177,7 @@ class ClusterReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "queries": self.queries, "clustered": self.clustered, "duplicates": self.duplicates,
-            "k": self.k, "seed": self.seed, "fingerprint": self.fingerprint,
+            "k": self.k, "seed": self.seed, "model": self.model,
             "clusters": [
                 {"cluster": c, "size": self.sizes[c], "label": self.labels.get(c, "")}
                 for c in sorted(self.sizes)
@@ -187,58 +185,35 @@ class ClusterReport:
         }
 
 
-def current_dedupe(store: Store) -> tuple[str, str]:
-    """(model, dedupe fingerprint) of the stored dedupe result, refusing a stale one."""
-    stored = store.stage_fingerprint("dedupe")
-    if stored is None:
-        raise MissingStageError("no duplicate groups yet; run `prsynth dedupe` first")
-    summary = store.stage_summary("dedupe")
-    model = summary.get("model") or Config().embed.model
-    if dedupe_fingerprint(store, model, summary["threshold"]) != stored:
-        raise MissingStageError(
-            "duplicate groups are out of date (queries or vectors changed since); "
-            "run `prsynth embed` and `prsynth dedupe` again"
-        )
-    return model, stored
+@dataclass
+class ClusterStage:
+    """Spherical k-means over the non-duplicate queries, labels and the 2-D map."""
 
+    name: str = "cluster"
+    reads: tuple[str, ...] = ("dedupe",)
+    requires: tuple[str, ...] = ("dedupe",)
 
-def cluster_fingerprint(k: str | int, seed: int, dedupe_print: str) -> str:
-    return fingerprint("cluster", str(k).strip().lower(), seed, dedupe_print)
+    def fingerprint(self, store: Store, config: Config) -> str:
+        """k and the seed; the queries and vectors come in through dedupe's fingerprint."""
+        return fingerprint(str(config.cluster.k).strip().lower(), config.cluster.seed)
 
-
-def cluster_queries(
-    store: Store, k: str | int = "auto", seed: int = 0, progress: Progress | None = None,
-) -> ClusterReport:
-    """Cluster the non-duplicate queries and store clusters, labels and map coordinates."""
-    if not store.count_queries():
-        raise MissingStageError(
-            f"store {store.path} has no queries to cluster; run `prsynth synth` first"
-        )
-    model, dedupe_print = current_dedupe(store)
-    ids, vectors = store.query_vectors(model)
-    check_vectors(vectors, f"stored {model} vectors")
-    duplicates = store.duplicate_query_ids()
-    keep = np.array([query_id not in duplicates for query_id in ids], dtype=bool)
-    kept_ids = [query_id for query_id, kept in zip(ids, keep, strict=True) if kept]
-    count = resolve_k(k, len(kept_ids))
-    if progress:
-        progress(0, 3)
-    assignments, _, distances = spherical_kmeans(vectors[keep], count, seed)
-    if progress:
-        progress(1, 3)
-    texts = {s.query_id: s.text for s in store.query_sources()}
-    labels = ctfidf_labels([texts[q] for q in kept_ids], assignments.tolist())
-    coordinates = pca_2d(vectors)
-    if progress:
-        progress(2, 3)
-    stage_print = cluster_fingerprint(k, seed, dedupe_print)
-    sizes = Counter(assignments.tolist())
-    report = ClusterReport(
-        queries=len(ids), clustered=len(kept_ids), duplicates=int((~keep).sum()), k=count,
-        seed=seed, sizes=dict(sorted(sizes.items())),
-        labels={c: label for c, (label, _) in labels.items()}, fingerprint=stage_print,
-    )
-    with store.transaction():
+    def run(self, store: Store, config: Config, progress: Progress) -> ClusterReport:
+        """Cluster the non-duplicate queries; store clusters, labels and map coordinates."""
+        model, seed = config.embed.model, config.cluster.seed
+        ids, vectors = store.query_vectors(model)
+        check_vectors(vectors, f"stored {model} vectors")
+        duplicates = store.duplicate_query_ids()
+        keep = np.array([query_id not in duplicates for query_id in ids], dtype=bool)
+        kept_ids = [query_id for query_id, kept in zip(ids, keep, strict=True) if kept]
+        count = resolve_k(config.cluster.k, len(kept_ids))
+        progress(self.name, 0, 3)
+        assignments, _, distances = spherical_kmeans(vectors[keep], count, seed)
+        progress(self.name, 1, 3)
+        texts = {s.query_id: s.text for s in store.query_sources()}
+        labels = ctfidf_labels([texts[q] for q in kept_ids], assignments.tolist())
+        coordinates = pca_2d(vectors)
+        progress(self.name, 2, 3)
+        sizes = Counter(assignments.tolist())
         store.replace_clusters(
             [
                 (q, int(c), round(float(d), 6))
@@ -250,13 +225,12 @@ def cluster_queries(
                 for q, (x, y) in zip(ids, coordinates, strict=True)
             ],
         )
-        summary = report.to_dict()
-        summary["model"] = model
-        store.finish_stage("cluster", stage_print, summary)
-    if progress:
-        progress(3, 3)
-    log.info(report.summary())
-    return report
+        progress(self.name, 3, 3)
+        return ClusterReport(
+            queries=len(ids), clustered=len(kept_ids), duplicates=int((~keep).sum()), k=count,
+            seed=seed, sizes=dict(sorted(sizes.items())),
+            labels={c: label for c, (label, _) in labels.items()}, model=model,
+        )
 
 
 def relabel_clusters(store: Store, top_n: int = 3) -> dict[int, str]:
@@ -267,59 +241,3 @@ def relabel_clusters(store: Store, top_n: int = 3) -> dict[int, str]:
     labels = ctfidf_labels([texts[q] for q in ids], [assignments[q][0] for q in ids], top_n)
     store.replace_cluster_labels(labels)
     return {c: label for c, (label, _) in labels.items()}
-
-
-def cluster_overview(store: Store) -> list[dict[str, Any]]:
-    """One row per cluster: id, size, label, mean quality, number selected, repositories."""
-    assignments = store.clusters()
-    if not assignments:
-        raise MissingStageError("no clusters yet; run `prsynth cluster` first")
-    labels = store.cluster_labels()
-    repos = {s.query_id: s.repo for s in store.query_sources()}
-    scores = store.query_scores()
-    selected = store.selected_query_ids()
-    members: dict[int, list[str]] = {}
-    for query_id, (cluster, _) in assignments.items():
-        members.setdefault(cluster, []).append(query_id)
-    rows = []
-    for cluster in sorted(members):
-        ids = members[cluster]
-        quality = [scores[q] for q in ids if q in scores]
-        covered = Counter(repos.get(q, "") for q in ids)
-        rows.append({
-            "cluster": cluster, "size": len(ids), "label": labels.get(cluster, ""),
-            "mean_quality": round(sum(quality) / len(quality), 4) if quality else None,
-            "selected": sum(1 for q in ids if q in selected) if selected is not None else None,
-            "repos": len(covered),
-            "top_repos": [repo for repo, _ in covered.most_common(3)],
-        })
-    return rows
-
-
-def cluster_detail(store: Store, cluster: int, limit: int = 20) -> dict[str, Any]:
-    """One cluster's label and its members, nearest the centroid first."""
-    labels = store.cluster_labels()
-    if not labels:
-        raise MissingStageError("no clusters yet; run `prsynth cluster` first")
-    if cluster not in labels:
-        raise ConfigError(
-            f"cluster {cluster} does not exist; clusters are {min(labels)}..{max(labels)} "
-            "(see `prsynth clusters`)"
-        )
-    members = store.cluster_members(cluster)
-    sources = {s.query_id: s for s in store.query_sources()}
-    scores = store.query_scores()
-    selected = store.selected_query_ids() or set()
-    shown = members[:limit] if limit > 0 else members
-    return {
-        "cluster": cluster, "label": labels[cluster], "size": len(members),
-        "members": [
-            {
-                "query_id": query_id, "pr_id": sources[query_id].pr_id,
-                "title": sources[query_id].title, "distance": distance,
-                "quality": scores.get(query_id), "selected": query_id in selected,
-                "query": sources[query_id].text,
-            }
-            for query_id, distance in shown
-        ],
-    }

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,13 +16,13 @@ import numpy as np
 
 from prsynth.config import Config
 from prsynth.errors import ConfigError, MissingStageError
-from prsynth.stages.embed import check_vectors, embed_fingerprint
-from prsynth.store import Store, fingerprint
-from prsynth.store.vectors import Duplicate, QuerySource, text_hash
+from prsynth.progress import Progress
+from prsynth.stages.embed import check_vectors
+from prsynth.store import Store, fingerprint, text_hash
+from prsynth.store.clusters import Duplicate
+from prsynth.store.queries import QuerySource
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]
 
 # Below this many vectors an exact range search (IndexFlatIP) is fast enough: ~1 s for
 # 20k x 20k x 384 on two cores. Above it, an inverted-file index answers the same range
@@ -128,7 +127,7 @@ class DedupeReport:
     duplicates: int
     reasons: dict[str, int] = field(default_factory=dict)
     threshold: float = 0.0
-    fingerprint: str = ""
+    model: str = ""
 
     def summary(self) -> str:
         why = ", ".join(f"{n} {r}" for r, n in sorted(self.reasons.items())) or "none"
@@ -141,105 +140,85 @@ class DedupeReport:
         return {
             "queries": self.queries, "groups": self.groups, "duplicates": self.duplicates,
             "reasons": dict(sorted(self.reasons.items())), "threshold": self.threshold,
-            "fingerprint": self.fingerprint,
+            "model": self.model,
         }
 
 
-def stored_scores(store: Store) -> dict[str, float]:
-    """Quality scores when the scoring stage has stored them, else nothing."""
-    read = getattr(store, "query_scores", None)
-    return dict(read()) if callable(read) else {}
+@dataclass
+class DedupeStage:
+    """Duplicate groups under `[dedupe] threshold`, over `[embed] model`'s vectors."""
 
+    name: str = "dedupe"
+    reads: tuple[str, ...] = ("embed", "score")
+    requires: tuple[str, ...] = ()  # vectors are checked below; scores are optional
 
-def dedupe_fingerprint(store: Store, model: str, threshold: float) -> str:
-    """What dedupe's output depends on: texts, PR changes, vectors, scores and threshold."""
-    inputs = sorted(
-        (s.query_id, text_hash(s.text), s.pr_id, s.diff_hash, s.merged_at, s.created_at)
-        for s in store.query_sources()
-    )
-    scores = sorted(stored_scores(store).items())
-    return fingerprint(
-        "dedupe", threshold, embed_fingerprint(store, model), fingerprint(inputs),
-        fingerprint(scores),
-    )
-
-
-def dedupe(
-    store: Store, threshold: float, progress: Progress | None = None, *,
-    config: Config | None = None,
-) -> DedupeReport:
-    """Group duplicate queries and record each group under its representative.
-
-    The representative is the best-scored member when scores are stored, else the one
-    whose PR merged first (the original, not the backport), then the oldest query.
-    """
-    threshold = validate_threshold(threshold)
-    model = (config or Config()).embed.model
-    sources = store.query_sources()
-    if not sources:
-        raise MissingStageError(
-            f"store {store.path} has no queries to dedupe; run `prsynth synth` first"
+    def fingerprint(self, store: Store, config: Config) -> str:
+        """Texts, PR changes, merge dates, the model and the threshold."""
+        inputs = sorted(
+            (s.query_id, text_hash(s.text), s.pr_id, s.diff_hash, s.merged_at, s.created_at)
+            for s in store.query_sources()
         )
-    ids, vectors = store.query_vectors(model)
-    if ids != [s.query_id for s in sources]:
-        missing = len(sources) - len(ids)
-        raise MissingStageError(
-            f"{missing} queries have no {model} vector; run `prsynth embed` first "
-            "(dedupe uses the [embed] model of the config)"
-        )
-    check_vectors(vectors, f"stored {model} vectors")
-    stage_print = dedupe_fingerprint(store, model, threshold)
+        return fingerprint(config.dedupe.threshold, config.embed.model, fingerprint(inputs))
 
-    groups = _UnionFind(len(sources))
-    by_text: dict[str, int] = {}
-    for i, source in enumerate(sources):
-        groups.union(i, by_text.setdefault(normalized_text(source.text), i))
-    by_change: dict[str, int] = {}
-    for i, source in enumerate(sources):
-        if source.diff_hash:
-            first = by_change.setdefault(source.diff_hash, i)
-            if sources[first].pr_id != source.pr_id:
-                groups.union(i, first)
-    if progress:
-        progress(1, 3)
-    pairs = near_duplicate_pairs(vectors, threshold)
-    for i, j, _ in pairs:
-        groups.union(int(i), int(j))
-    if progress:
-        progress(2, 3)
+    def run(self, store: Store, config: Config, progress: Progress) -> DedupeReport:
+        """Group duplicate queries and record each group under its representative.
 
-    scores = stored_scores(store)
-    members: dict[int, list[int]] = {}
-    for i in range(len(sources)):
-        members.setdefault(groups.find(i), []).append(i)
-    duplicates: list[Duplicate] = []
-    for group in members.values():
-        if len(group) < 2:
-            continue
-        rep = min(group, key=lambda i: _representative_rank(sources[i], scores))
-        for i in group:
-            if i != rep:
-                duplicates.append(Duplicate(
-                    query_id=sources[i].query_id,
-                    representative=sources[rep].query_id,
-                    reason=_reason(sources[i], sources[rep]),
-                    similarity=round(float(vectors[i] @ vectors[rep]), 6),
-                ))
-    reasons: dict[str, int] = {}
-    for duplicate in duplicates:
-        reasons[duplicate.reason] = reasons.get(duplicate.reason, 0) + 1
-    report = DedupeReport(
-        queries=len(sources), groups=sum(1 for g in members.values() if len(g) > 1),
-        duplicates=len(duplicates), reasons=reasons, threshold=threshold,
-        fingerprint=stage_print,
-    )
-    with store.transaction():
+        The representative is the best-scored member when scores are stored, else the
+        one whose PR merged first (the original, not the backport), then the oldest query.
+        """
+        threshold = validate_threshold(config.dedupe.threshold)
+        model = config.embed.model
+        sources = store.query_sources()
+        ids, vectors = store.query_vectors(model)
+        if ids != [s.query_id for s in sources]:
+            missing = len(sources) - len(ids)
+            raise MissingStageError(
+                f"{missing} queries have no {model} vector; run `prsynth embed` first "
+                "(dedupe uses the [embed] model of the config)"
+            )
+        check_vectors(vectors, f"stored {model} vectors")
+
+        groups = _UnionFind(len(sources))
+        by_text: dict[str, int] = {}
+        for i, source in enumerate(sources):
+            groups.union(i, by_text.setdefault(normalized_text(source.text), i))
+        by_change: dict[str, int] = {}
+        for i, source in enumerate(sources):
+            if source.diff_hash:
+                first = by_change.setdefault(source.diff_hash, i)
+                if sources[first].pr_id != source.pr_id:
+                    groups.union(i, first)
+        progress(self.name, 1, 3)
+        for i, j, _ in near_duplicate_pairs(vectors, threshold):
+            groups.union(int(i), int(j))
+        progress(self.name, 2, 3)
+
+        scores = store.query_scores()
+        members: dict[int, list[int]] = {}
+        for i in range(len(sources)):
+            members.setdefault(groups.find(i), []).append(i)
+        duplicates: list[Duplicate] = []
+        for group in members.values():
+            if len(group) < 2:
+                continue
+            rep = min(group, key=lambda i: _representative_rank(sources[i], scores))
+            for i in group:
+                if i != rep:
+                    duplicates.append(Duplicate(
+                        query_id=sources[i].query_id,
+                        representative=sources[rep].query_id,
+                        reason=_reason(sources[i], sources[rep]),
+                        similarity=round(float(vectors[i] @ vectors[rep]), 6),
+                    ))
+        reasons: dict[str, int] = {}
+        for duplicate in duplicates:
+            reasons[duplicate.reason] = reasons.get(duplicate.reason, 0) + 1
         store.replace_duplicates(duplicates)
-        store.finish_stage("dedupe", stage_print, {**report.to_dict(), "model": model})
-    if progress:
-        progress(3, 3)
-    log.info(report.summary())
-    return report
+        progress(self.name, 3, 3)
+        return DedupeReport(
+            queries=len(sources), groups=sum(1 for g in members.values() if len(g) > 1),
+            duplicates=len(duplicates), reasons=reasons, threshold=threshold, model=model,
+        )
 
 
 def _representative_rank(source: QuerySource, scores: dict[str, float]) -> tuple:
@@ -256,27 +235,3 @@ def _reason(member: QuerySource, representative: QuerySource) -> str:
     if member.diff_hash and member.diff_hash == representative.diff_hash:
         return "same_change"
     return "near"
-
-
-
-def duplicate_listing(store: Store, limit: int = 20) -> list[dict[str, Any]]:
-    """The largest duplicate groups with their texts, for `prsynth dupes`."""
-    if store.stage_fingerprint("dedupe") is None:
-        raise MissingStageError("no duplicate groups yet; run `prsynth dedupe` first")
-    sources = {s.query_id: s for s in store.query_sources()}
-    groups = list(store.duplicate_groups().items())
-    listing = []
-    for representative, duplicates in groups[:limit] if limit > 0 else groups:
-        kept = sources[representative]
-        listing.append({
-            "representative": {"id": kept.query_id, "pr_id": kept.pr_id, "query": kept.text},
-            "duplicates": [
-                {
-                    "id": d.query_id, "pr_id": sources[d.query_id].pr_id,
-                    "query": sources[d.query_id].text, "reason": d.reason,
-                    "similarity": d.similarity,
-                }
-                for d in duplicates
-            ],
-        })
-    return listing

@@ -10,24 +10,22 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from prsynth.config import EmbedConfig
-from prsynth.errors import ConfigError, MissingStageError, PrsynthError
-from prsynth.store import Store, fingerprint
-from prsynth.store.vectors import text_hash
+from prsynth.config import Config
+from prsynth.errors import ConfigError, PrsynthError
+from prsynth.progress import Progress
+from prsynth.store import Store, fingerprint, text_hash
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 PACKAGED_NAMES = frozenset({DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"})
-
-Progress = Callable[[int, int], None]
 
 
 class Embedder:
@@ -109,7 +107,6 @@ class EmbedReport:
     queries: int
     embedded: int
     cached: int
-    fingerprint: str
 
     def summary(self) -> str:
         return (
@@ -120,14 +117,8 @@ class EmbedReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model, "queries": self.queries, "embedded": self.embedded,
-            "cached": self.cached, "fingerprint": self.fingerprint,
+            "cached": self.cached,
         }
-
-
-def embed_fingerprint(store: Store, model: str) -> str:
-    """What the embed stage's output depends on: the model and every query's exact text."""
-    inputs = sorted((s.query_id, text_hash(s.text)) for s in store.query_sources())
-    return fingerprint("embed", model, fingerprint(inputs))
 
 
 def check_vectors(vectors: np.ndarray, what: str) -> None:
@@ -142,55 +133,57 @@ def check_vectors(vectors: np.ndarray, what: str) -> None:
         )
 
 
-def embed_queries(
-    store: Store, config: EmbedConfig, progress: Progress | None = None,
-    embedder: Embedder | None = None,
-) -> EmbedReport:
-    """Embed every query text that `config.model` has not embedded yet.
+@dataclass
+class EmbedStage:
+    """Vectors for every query text the configured model has not embedded yet."""
 
-    Each batch is validated, then cached in its own transaction, so an interrupted run
-    keeps what finished and a bad batch writes nothing.
-    """
-    if config.batch_size < 1:
-        raise ConfigError(f"embed batch size {config.batch_size} must be at least 1")
-    sources = store.query_sources()
-    if not sources:
-        raise MissingStageError(
-            f"store {store.path} has no queries to embed; run `prsynth synth` first"
-        )
-    cached = store.cached_text_hashes(config.model)
-    todo: dict[str, str] = {}
-    already = 0
-    for source in sources:
-        key = text_hash(source.text)
-        if key in cached:
-            already += 1
-        else:
-            todo.setdefault(key, source.text)
-    items = sorted(todo.items())
-    done = 0
-    if items:
-        embedder = embedder or load_embedder(config.model)
-        chunk = max(config.batch_size * 8, 256)
-        for start in range(0, len(items), chunk):
-            batch = items[start:start + chunk]
-            vectors = embedder.embed([text for _, text in batch], batch_size=config.batch_size)
-            if vectors.ndim != 2 or vectors.shape[0] != len(batch):
-                raise PrsynthError(
-                    f"model {config.model} returned {vectors.shape[0]} vectors for "
-                    f"{len(batch)} texts; use another embedding model (--model)"
+    embedder: Embedder | None = None  # None: load `[embed] model`
+    name: str = "embed"
+    reads: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+
+    def fingerprint(self, store: Store, config: Config) -> str:
+        """The model and every query's exact text."""
+        inputs = sorted((s.query_id, text_hash(s.text)) for s in store.query_sources())
+        return fingerprint(config.embed.model, fingerprint(inputs))
+
+    def run(self, store: Store, config: Config, progress: Progress) -> EmbedReport:
+        """Embed what is missing. Each batch is validated, then cached in its own
+        transaction, so an interrupted run keeps what finished and a bad batch writes
+        nothing."""
+        model, batch_size = config.embed.model, config.embed.batch_size
+        if batch_size < 1:
+            raise ConfigError(f"embed batch size {batch_size} must be at least 1")
+        sources = store.query_sources()
+        cached = store.cached_text_hashes(model)
+        todo: dict[str, str] = {}
+        already = 0
+        for source in sources:
+            key = text_hash(source.text)
+            if key in cached:
+                already += 1
+            else:
+                todo.setdefault(key, source.text)
+        items = sorted(todo.items())
+        done = 0
+        if items:
+            embedder = self.embedder or load_embedder(model)
+            chunk = max(batch_size * 8, 256)
+            for start in range(0, len(items), chunk):
+                batch = items[start:start + chunk]
+                vectors = embedder.embed([text for _, text in batch], batch_size=batch_size)
+                if vectors.ndim != 2 or vectors.shape[0] != len(batch):
+                    raise PrsynthError(
+                        f"model {model} returned {vectors.shape[0]} vectors for "
+                        f"{len(batch)} texts; use another embedding model (--model)"
+                    )
+                check_vectors(vectors, f"model {model}")
+                store.put_vectors(
+                    model, ((key, vec) for (key, _), vec in zip(batch, vectors, strict=True))
                 )
-            check_vectors(vectors, f"model {config.model}")
-            store.put_vectors(
-                config.model, ((key, vec) for (key, _), vec in zip(batch, vectors, strict=True))
-            )
-            done += len(batch)
-            if progress:
-                progress(done, len(items))
-    stage_print = embed_fingerprint(store, config.model)
-    store.finish_stage("embed", stage_print, {"model": config.model, "embedded": done})
-    log.info("embedded %d texts with %s", done, config.model)
-    return EmbedReport(
-        model=config.model, queries=len(sources), embedded=done, cached=already,
-        fingerprint=stage_print,
-    )
+                done += len(batch)
+                progress(self.name, done, len(items))
+        return EmbedReport(
+            model=model, queries=len(sources), embedded=done,
+            cached=already,
+        )

@@ -8,18 +8,15 @@ of the query text, so an edited query is judged again and an unchanged one never
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from prsynth.llm.backend import Budget, LLMBackend, check_cap_is_enforceable
 from prsynth.llm.calls import CallOutcome, CallTotals, LLMCall, run_calls, store_outcomes
 from prsynth.llm.prompts import TemplateError, load_template, render_pr
-from prsynth.store import Store
+from prsynth.progress import Progress, quiet
+from prsynth.store import Store, text_hash
 from prsynth.text.redact import redact, redact_pr
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -70,13 +67,9 @@ def _store_outcome(store: Store, prompt: str, model: str, outcome: CallOutcome,
     return call.item
 
 
-def query_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def judge_queries(
     store: Store, backend: LLMBackend, *, max_cost: float | None = None, concurrency: int = 8,
-    prompt: str = "judge", limit: int | None = None, progress: Progress | None = None,
+    prompt: str = "judge", limit: int | None = None, progress: Progress = quiet,
 ) -> JudgeReport:
     """Rate every query that this template and model have not rated in its current text."""
     template = load_template(prompt)
@@ -87,7 +80,7 @@ def judge_queries(
     calls: list[LLMCall] = []
     for query in store.iter_queries():
         report.queries += 1
-        if judged.get(query.id) == query_hash(query.query):
+        if judged.get(query.id) == text_hash(query.query):
             report.already_judged += 1
             continue
         if limit is not None and len(calls) >= limit:
@@ -99,13 +92,14 @@ def judge_queries(
         rendered = render_pr(template, redact_pr(pr), query=redact(query.query),
                              leakage=query.fields.get("leakage", 0.0))
         calls.append(LLMCall(query.id, template, rendered.messages,
-                             {**rendered.variables, "hash": query_hash(query.query)}))
+                             {**rendered.variables, "hash": text_hash(query.query)}))
     if calls:
         backend.check_ready()
         check_cap_is_enforceable(backend, max_cost)
     totals = CallTotals()
     outcomes = run_calls(store, backend, calls, concurrency=concurrency, budget=Budget(max_cost),
-                         totals=totals, progress=progress, total=len(calls))
+                         totals=totals, progress=progress, total=len(calls),
+                         step="judge")
     store_outcomes(
         store, outcomes, "judge",
         lambda outcome: _store_outcome(store, template.id, backend.model, outcome, report),

@@ -1,66 +1,97 @@
-"""Which derived stages are missing or stale, and running one of them.
+"""The derived stages in pipeline order, which of them are stale, and running them.
 
-Each stage stores a fingerprint of what determined its output (config id, input hashes,
-upstream fingerprints) when it finishes. A stage is stale when the fingerprint it would
-store now differs from the stored one, e.g. after new queries arrive, the embedding
-model changes or the near-duplicate threshold changes.
+Each stage stores, when it finishes, a fingerprint of its own inputs and settings
+combined with the stored fingerprints of the stages it reads. A stage is stale when
+the fingerprint it would store now differs from the stored one (new queries, another
+model, weights or threshold), or when a stage it reads is stale. See
+docs/architecture.md, "Stages".
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import logging
 
 from prsynth.config import Config
-from prsynth.errors import ConfigError
-from prsynth.stages.cluster import cluster_fingerprint, cluster_queries
-from prsynth.stages.dedupe import dedupe, dedupe_fingerprint
-from prsynth.stages.embed import embed_fingerprint, embed_queries
-from prsynth.stages.score import score_fingerprint, score_queries
-from prsynth.store import Store
+from prsynth.errors import ConfigError, MissingStageError
+from prsynth.progress import Progress, quiet
+from prsynth.stages.base import Stage, StageReport
+from prsynth.stages.cluster import ClusterStage
+from prsynth.stages.dedupe import DedupeStage
+from prsynth.stages.embed import EmbedStage
+from prsynth.stages.score import ScoreStage
+from prsynth.store import Store, fingerprint
+
+log = logging.getLogger(__name__)
 
 # Pipeline order. Score needs no vectors but comes before dedupe: each duplicate group
 # keeps its best-scored member, so new scores can change the groups.
-STAGES = ("embed", "score", "dedupe", "cluster")
-# The stages whose output each stage reads: when one of them is stale, so is it.
-UPSTREAM = {"embed": (), "score": (), "dedupe": ("embed", "score"), "cluster": ("dedupe",)}
-
-Progress = Callable[[int, int], None]
+STAGES: dict[str, Stage] = {
+    stage.name: stage for stage in (EmbedStage(), ScoreStage(), DedupeStage(), ClusterStage())
+}
 
 
-def expected_fingerprints(store: Store, config: Config) -> dict[str, str]:
-    """The fingerprint each stage would store if run now with `config`."""
-    model = config.embed.model
-    dedupe_print = dedupe_fingerprint(store, model, config.dedupe.threshold)
-    return {
-        "embed": embed_fingerprint(store, model),
-        "score": score_fingerprint(store, config.score.weights),
-        "dedupe": dedupe_print,
-        "cluster": cluster_fingerprint(config.cluster.k, config.cluster.seed, dedupe_print),
-    }
+def stage_named(name: str) -> Stage:
+    if name not in STAGES:
+        raise ConfigError(f"unknown stage {name!r}; known stages: {', '.join(STAGES)}")
+    return STAGES[name]
+
+
+def fingerprint_now(store: Store, config: Config, name: str) -> str:
+    """What stage `name` would store if it ran now on the stored upstream output."""
+    stage = stage_named(name)
+    upstream = [(up, store.stage_fingerprint(up)) for up in stage.reads]
+    return fingerprint(name, stage.fingerprint(store, config), upstream)
 
 
 def stale_stages(store: Store, config: Config) -> list[str]:
     """The stages (in pipeline order) whose output is missing or out of date for `config`."""
-    expected = expected_fingerprints(store, config)
     stale: list[str] = []
-    for stage in STAGES:
-        if any(up in stale for up in UPSTREAM[stage]) \
-                or store.stage_fingerprint(stage) != expected[stage]:
-            stale.append(stage)
+    for name, stage in STAGES.items():
+        if any(up in stale for up in stage.reads) \
+                or store.stage_fingerprint(name) != fingerprint_now(store, config, name):
+            stale.append(name)
     return stale
 
 
 def run_stage(
-    store: Store, config: Config, stage: str, progress: Progress | None = None
-) -> Any:
-    """Run one stage with `config`'s settings and return its report."""
-    if stage == "embed":
-        return embed_queries(store, config.embed, progress)
-    if stage == "score":
-        return score_queries(store, config.score.weights, progress)
-    if stage == "dedupe":
-        return dedupe(store, config.dedupe.threshold, progress, config=config)
-    if stage == "cluster":
-        return cluster_queries(store, config.cluster.k, config.cluster.seed, progress)
-    raise ConfigError(f"unknown stage {stage!r}; known stages: {', '.join(STAGES)}")
+    store: Store, config: Config, name: str, progress: Progress = quiet, *,
+    stage: Stage | None = None,
+) -> StageReport:
+    """Run one stage with `config` and record its fingerprint.
+
+    The stages it requires must have run on what is stored now; `bring_up_to_date`
+    orders that. `stage` replaces the registered object (e.g. an `EmbedStage` with an
+    embedder of your own). Results commit before the fingerprint does, so a crash in
+    between only makes the stage look stale and run again.
+    """
+    stage = stage or stage_named(name)
+    print_now = fingerprint_now(store, config, name)  # also checks the stage's settings
+    if not store.count_queries():
+        raise MissingStageError(
+            f"store {store.path} has no queries to {name}; run `prsynth synth` first"
+        )
+    for up in stage.requires:
+        stored = store.stage_fingerprint(up)
+        if stored is None:
+            raise MissingStageError(f"the {up} stage has not run; run `prsynth {up}` first")
+        if stored != fingerprint_now(store, config, up):
+            raise MissingStageError(
+                f"the {up} stage's output is out of date (queries, vectors or settings "
+                f"changed since); run `prsynth {up}` again, or `prsynth select`, which runs "
+                "every stale stage in order (a flag such as --threshold lasts one command; "
+                "put lasting settings in prsynth.toml)"
+            )
+    report = stage.run(store, config, progress)
+    store.finish_stage(name, print_now, report.to_dict())
+    log.info("%s: %s", name, report.summary())
+    return report
+
+
+def bring_up_to_date(store: Store, config: Config, progress: Progress = quiet) -> list[str]:
+    """Run every missing or stale stage in pipeline order; return the names that ran."""
+    ran = []
+    for name in STAGES:
+        if name in stale_stages(store, config):
+            run_stage(store, config, name, progress)
+            ran.append(name)
+    return ran

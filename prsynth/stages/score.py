@@ -12,19 +12,19 @@ import logging
 import math
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prsynth.errors import ConfigError, MissingStageError
+from prsynth.config import Config
+from prsynth.errors import ConfigError
+from prsynth.progress import Progress
 from prsynth.store import Store, fingerprint
-from prsynth.store.selection import ScoreInput
+from prsynth.store.queries import ScoreInput
 from prsynth.text.diffs import is_test_path
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]
 
 # Bumped whenever a feature's definition changes, so stored scores become stale.
 SCORE_VERSION = 1
@@ -186,20 +186,8 @@ def quality(values: Mapping[str, float], weights: Mapping[str, float]) -> float:
 
 
 def judge_ratings(store: Store) -> dict[str, int]:
-    """query id → judge rating, when the judge has stored ratings, else nothing."""
-    read = getattr(store, "judge_ratings", None)
-    if not callable(read):
-        return {}
-    return {query_id: int(rating[0]) for query_id, rating in read().items()}
-
-
-def score_fingerprint(store: Store, weights: Mapping[str, float]) -> str:
-    """What the score stage's output depends on: queries, their PRs, ratings, weights."""
-    inputs = [item.key() for item in store.score_inputs()]
-    return fingerprint(
-        "score", SCORE_VERSION, sorted(resolve_weights(weights).items()), fingerprint(inputs),
-        sorted(judge_ratings(store).items()),
-    )
+    """query id → judge rating, for the queries `score --judge` rated."""
+    return {query_id: int(rating[0]) for query_id, rating in store.judge_ratings().items()}
 
 
 @dataclass
@@ -208,7 +196,6 @@ class ScoreReport:
     mean: float
     judged: int
     weights: dict[str, float]
-    fingerprint: str
     bands: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -218,42 +205,46 @@ class ScoreReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "queries": self.queries, "mean_quality": self.mean, "judged": self.judged,
-            "weights": self.weights, "histogram": self.bands, "fingerprint": self.fingerprint,
+            "weights": self.weights, "histogram": self.bands,
         }
 
 
-def score_queries(
-    store: Store, weights: Mapping[str, float] | None = None, progress: Progress | None = None,
-) -> ScoreReport:
-    """Score every query with `weights` (merged over the defaults) and store the scores."""
-    weights = resolve_weights(weights)
-    items = store.score_inputs()
-    if not items:
-        raise MissingStageError(
-            f"store {store.path} has no queries to score; run `prsynth synth` first"
+@dataclass
+class ScoreStage:
+    """A quality score per query from the features above, weighted by `[score] weights`."""
+
+    name: str = "score"
+    reads: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+
+    def fingerprint(self, store: Store, config: Config) -> str:
+        """Queries, their PRs, judge ratings, the weights and the feature definitions."""
+        inputs = [item.key() for item in store.score_inputs()]
+        return fingerprint(
+            SCORE_VERSION, sorted(resolve_weights(config.score.weights).items()),
+            fingerprint(inputs), sorted(judge_ratings(store).items()),
         )
-    ratings = judge_ratings(store)
-    rows = []
-    for done, item in enumerate(items, 1):
-        values = features_of(item, ratings.get(item.query_id))
-        rows.append((item.query_id, quality(values, weights), values))
-        if progress and (done % 1000 == 0 or done == len(items)):
-            progress(done, len(items))
-    stage_print = score_fingerprint(store, weights)
-    scores = [q for _, q, _ in rows]
-    bands = {f"{b / 10:.1f}": 0 for b in range(10)}
-    for q in scores:
-        bands[f"{min(9, int(q * 10)) / 10:.1f}"] += 1
-    report = ScoreReport(
-        queries=len(rows), mean=round(sum(scores) / len(scores), 4),
-        judged=sum(1 for item in items if item.query_id in ratings), weights=weights,
-        fingerprint=stage_print, bands=bands,
-    )
-    with store.transaction():
+
+    def run(self, store: Store, config: Config, progress: Progress) -> ScoreReport:
+        weights = resolve_weights(config.score.weights)
+        items = store.score_inputs()
+        ratings = judge_ratings(store)
+        rows = []
+        for done, item in enumerate(items, 1):
+            values = features_of(item, ratings.get(item.query_id))
+            rows.append((item.query_id, quality(values, weights), values))
+            if done % 1000 == 0 or done == len(items):
+                progress(self.name, done, len(items))
+        scores = [q for _, q, _ in rows]
+        bands = {f"{b / 10:.1f}": 0 for b in range(10)}
+        for q in scores:
+            bands[f"{min(9, int(q * 10)) / 10:.1f}"] += 1
         store.replace_scores(rows)
-        store.finish_stage("score", stage_print, report.to_dict())
-    log.info(report.summary())
-    return report
+        return ScoreReport(
+            queries=len(rows), mean=round(sum(scores) / len(scores), 4),
+            judged=sum(1 for item in items if item.query_id in ratings), weights=weights,
+            bands=bands,
+        )
 
 
 def explain(

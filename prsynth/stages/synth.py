@@ -5,24 +5,24 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from prsynth.errors import MissingStageError
 from prsynth.llm.backend import OFFLINE_MODEL, Budget, Check, LLMBackend, check_cap_is_enforceable
-from prsynth.llm.baseline import LENGTHS, PERSONAS, is_instruction, pick_variation
 from prsynth.llm.calls import CallOutcome, CallTotals, LLMCall, run_calls, store_outcomes
+from prsynth.llm.personas import LENGTHS, PERSONAS, pick_variation
 from prsynth.llm.prompts import TemplateError, load_template, render_pr
+from prsynth.progress import Progress, quiet
 from prsynth.records import PullRequest, Query, check_repo_name
 from prsynth.store import Store, utcnow
 from prsynth.text.diffs import HUNK_HEADER
+from prsynth.text.injection import is_instruction
 from prsynth.text.leakage import solution_leakage
 from prsynth.text.redact import redact, redact_pr
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -85,7 +85,7 @@ class SynthReport:
 
 
 def synthesize(
-    store: Store, backend: LLMBackend, options: SynthOptions, progress: Progress | None = None
+    store: Store, backend: LLMBackend, options: SynthOptions, progress: Progress = quiet
 ) -> SynthReport:
     """Make one query per PR with `options.prompt` for every PR that lacks one."""
     template = load_template(options.prompt)
@@ -136,7 +136,8 @@ def synthesize(
     totals = CallTotals()
     budget = Budget(options.max_cost)
     outcomes = run_calls(store, backend, calls(), concurrency=options.concurrency,
-                         budget=budget, totals=totals, progress=progress, total=len(todo))
+                         budget=budget, totals=totals, progress=progress, total=len(todo),
+                         step="synth")
     store_outcomes(
         store, outcomes, "synth",
         lambda outcome: _store_outcome(store, template.name, backend.model, prs, outcome,

@@ -1,4 +1,5 @@
-"""GitHub crawl state: cursors, which version of each PR was seen, and cached ETags."""
+"""Tables `github_cursors`, `github_seen` and `http_etags`: GitHub crawl state (cursors,
+which version of each PR was seen, cached ETags)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class GitHubCursor:
     filters: str = ""
 
 
-class GitHubStore(StoreCore):
+class GitHubTables(StoreCore):
     def github_cursor(self, repo: str) -> GitHubCursor | None:
         row = self.db.execute(
             "SELECT updated_at, since, list_etag, filters FROM github_cursors WHERE repo = ?",
@@ -76,9 +77,3 @@ class GitHubStore(StoreCore):
                 " stored_at = excluded.stored_at",
                 (url, etag, json.dumps(body) if body is not None else None, utcnow()),
             )
-
-    def repo_info(self, name: str) -> dict[str, Any] | None:
-        row = self.db.execute(
-            "SELECT license, stars, description, language FROM repos WHERE name = ?", (name,)
-        ).fetchone()
-        return dict(row) if row else None

@@ -1,4 +1,5 @@
-"""The LLM response cache, the call log, judge ratings and synth's per-item bookkeeping."""
+"""Tables `llm_cache`, `llm_calls` and `judgements`: answers by what determined them,
+the call log, and judge ratings."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ class CallRecord:
     error: str = ""
 
 
-class LLMStore(StoreCore):
+class LLMTables(StoreCore):
     def cached_response(self, key: str) -> CachedResponse | None:
         row = self.db.execute(
             "SELECT response, model, tokens_in, tokens_out, cost_usd FROM llm_cache WHERE key = ?",
@@ -99,19 +100,6 @@ class LLMStore(StoreCore):
         ).fetchone()
         return {"calls": row[0], "failed_calls": row[1], "tokens_in": row[2],
                 "tokens_out": row[3], "cost_usd": round(row[4], 6)}
-
-    def query_ids_for(self, prompt: str, model: str) -> set[str]:
-        """PR ids that already have a query from this template@version and model."""
-        rows = self.db.execute(
-            "SELECT pr_id FROM queries WHERE prompt = ? AND model = ?", (prompt, model)
-        )
-        return {r[0] for r in rows}
-
-    def clear_drops(self, stage: str, items: list[str]) -> None:
-        """Forget why `items` were dropped at `stage` (they succeeded since)."""
-        with self.transaction() as db:
-            db.executemany("DELETE FROM drops WHERE stage = ? AND item = ?",
-                           [(stage, item) for item in items])
 
     def put_judgement(
         self, query_id: str, query_hash: str, prompt: str, model: str, rating: int, reason: str

@@ -1,4 +1,5 @@
-"""Pull requests, repositories and the reasons things were dropped."""
+"""Tables `repos`, `prs` and `drops`: pull requests, their repositories, and the reason
+for everything dropped on the way."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import asdict
+from typing import Any
 
 from prsynth.records import FileChange, PullRequest
 from prsynth.store.core import StoreCore, utcnow
@@ -19,7 +21,7 @@ PR_COLUMNS = (
 )
 
 
-class PullRequestStore(StoreCore):
+class PullRequestTables(StoreCore):
     def put_pr(
         self, pr: PullRequest, *, replace: bool = True, row: dict[str, object] | None = None,
     ) -> bool:
@@ -135,3 +137,16 @@ def _pr_from_row(row: sqlite3.Row) -> PullRequest:
         repo_description=row["repo_description"], repo_language=row["repo_language"],
     )
 
+
+    def clear_drops(self, stage: str, items: list[str]) -> None:
+        """Forget why `items` were dropped at `stage` (they succeeded since)."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM drops WHERE stage = ? AND item = ?",
+                           [(stage, item) for item in items])
+
+
+    def repo_info(self, name: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT license, stars, description, language FROM repos WHERE name = ?", (name,)
+        ).fetchone()
+        return dict(row) if row else None

@@ -50,6 +50,15 @@ def is_generated(path: str) -> bool:
     return bool(GENERATED.search(path))
 
 
+def file_kind(path: str) -> str:
+    """lockfile | generated | test | code: how informative a changed file is, by its path."""
+    if is_lockfile(path):
+        return "lockfile"
+    if is_generated(path):
+        return "generated"
+    return "test" if is_test_path(path) else "code"
+
+
 def file_diffs(diff: str) -> list[FileDiff]:
     """Split a unified diff into per-file sections, in order."""
     starts = [m.start() for m in FILE_HEADER.finditer(diff)]
@@ -141,14 +150,15 @@ def truncate_diff(diff: str, max_bytes: int) -> tuple[str, bool]:
             kept.append(section.text)
             used += size
             continue
-        partial = _leading_hunks(section.text, max_bytes - used)
+        partial = leading_hunks(section.text, max_bytes - used)
         if partial:
             kept.append(partial)
         break
     return "".join(kept), True
 
 
-def _leading_hunks(section: str, budget: int) -> str:
+def leading_hunks(section: str, budget: int) -> str:
+    """The file header and as many whole leading hunks as fit in `budget` UTF-8 bytes."""
     hunks = [m.start() for m in HUNK_HEADER.finditer(section)]
     if not hunks:
         return ""

@@ -1,4 +1,5 @@
-"""Quality scores, curation marks (pin / reject) and named selection runs."""
+"""Tables `marks` (pin / reject), `selections` and `selection_items`: curation and the
+named selection runs."""
 
 from __future__ import annotations
 
@@ -11,35 +12,6 @@ from prsynth.store.core import StoreCore, utcnow
 
 
 @dataclass(frozen=True)
-class ScoreInput:
-    """What the quality features read of one query and its PR (everything but the diff)."""
-
-    query_id: str
-    query: str
-    fields: dict[str, Any]
-    pr_id: str
-    repo: str
-    title: str
-    body: str
-    additions: int
-    deletions: int
-    files: list[dict[str, Any]]
-    linked_issues: list[Any]
-    license: str
-    stars: int
-    language: str
-
-    def key(self) -> tuple[Any, ...]:
-        """Everything that determines this query's features, for the stage fingerprint."""
-        return (
-            self.query_id, self.query, json.dumps(self.fields, sort_keys=True), self.pr_id,
-            self.title, self.body, self.additions, self.deletions,
-            json.dumps(self.files, sort_keys=True), json.dumps(self.linked_issues, sort_keys=True),
-            self.license, self.stars, self.language,
-        )
-
-
-@dataclass(frozen=True)
 class Mark:
     query_id: str
     mark: str  # pin | reject
@@ -47,45 +19,7 @@ class Mark:
     created_at: str
 
 
-class SelectionStore(StoreCore):
-    def score_inputs(self) -> list[ScoreInput]:
-        """Every query with its PR's metadata (PR fields empty when the PR is missing), by id."""
-        rows = self.db.execute(
-            "SELECT q.id, q.query, q.fields, q.pr_id, coalesce(p.repo, ''), coalesce(p.title, ''),"
-            " coalesce(p.body, ''), coalesce(p.additions, 0), coalesce(p.deletions, 0),"
-            " coalesce(p.files, '[]'), coalesce(p.linked_issues, '[]'), coalesce(p.license, ''),"
-            " coalesce(p.stars, 0), coalesce(p.repo_language, '')"
-            " FROM queries q LEFT JOIN prs p ON p.id = q.pr_id ORDER BY q.id"
-        ).fetchall()
-        return [
-            ScoreInput(
-                r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], r[6], r[7], r[8],
-                json.loads(r[9]), json.loads(r[10]), r[11], r[12], r[13],
-            )
-            for r in rows
-        ]
-
-    def replace_scores(self, rows: Iterable[tuple[str, float, dict[str, Any]]]) -> None:
-        """Replace every stored score (call inside the score stage's transaction)."""
-        now = utcnow()
-        with self.transaction() as db:
-            db.execute("DELETE FROM scores")
-            db.executemany(
-                "INSERT INTO scores (query_id, quality, features, scored_at) VALUES (?, ?, ?, ?)",
-                [(q, quality, json.dumps(f, sort_keys=True), now) for q, quality, f in rows],
-            )
-
-    def query_scores(self) -> dict[str, float]:
-        """query id → quality score in [0, 1], for every scored query."""
-        return {r[0]: r[1] for r in self.db.execute("SELECT query_id, quality FROM scores")}
-
-    def query_score(self, query_id: str) -> tuple[float, dict[str, Any]] | None:
-        """(quality, stored feature breakdown) of one query, None when it is not scored."""
-        row = self.db.execute(
-            "SELECT quality, features FROM scores WHERE query_id = ?", (query_id,)
-        ).fetchone()
-        return (row[0], json.loads(row[1])) if row else None
-
+class SelectionTables(StoreCore):
     def set_mark(self, query_id: str, mark: str, note: str = "") -> None:
         with self.transaction() as db:
             db.execute(
