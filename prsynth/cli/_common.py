@@ -13,7 +13,7 @@ from typing import Any
 import click
 from rich.text import Text
 
-from prsynth.config import Config
+from prsynth.config import Config, load_config
 from prsynth.errors import DiskFull, PrsynthError, StoreError
 from prsynth.outputs.export import DISK_FULL
 from prsynth.progress import Progress, quiet
@@ -44,8 +44,25 @@ class RunContext:
         if self._store is not None:
             self._store.close()
 
+    def use_config_file(self, ctx: click.Context, path: str | None) -> None:
+        """A command's own --config FILE replaces the global config (and its store, unless
+        --store was given)."""
+        if path is None:
+            return
+        self.config = load_config(path)
+        if not ctx.find_root().params.get("store"):
+            self.store_path = self.config.store
+
 
 pass_run = click.make_pass_decorator(RunContext)
+
+# Options of the commands a scheduler runs (`crawl`, `run`).
+CONFIG_FILE = click.option(
+    "--config", "config_path", metavar="FILE", default=None,
+    help="Use this config file (its [[sources]] and store) instead of the global one.")
+MAX_REQUESTS = click.option(
+    "--max-requests", type=click.IntRange(min=0), default=0,
+    help="Stop after N GitHub API requests (0: [crawl] max_requests, else no cap).")
 
 
 class PrsynthGroup(click.Group):

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import click
 
-from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
-from prsynth.config import load_config
+from prsynth.cli._common import (
+    CONFIG_FILE,
+    MAX_REQUESTS,
+    RunContext,
+    echo_json,
+    pass_run,
+    progress_bar,
+)
 from prsynth.crawl.lock import crawl_lock
 from prsynth.crawl.plan import planned_jobs, retry_policy
 from prsynth.crawl.run import crawl_all, crawl_git, crawl_github, crawl_import, crawl_outcome
@@ -16,10 +22,8 @@ from prsynth.sources.github.source import github_client
 
 
 @click.group("crawl", invoke_without_command=True)
-@click.option("--config", "config_path", metavar="FILE", default=None,
-              help="Crawl every [[sources]] entry of this config file.")
-@click.option("--max-requests", type=click.IntRange(min=0), default=0,
-              help="Stop after N GitHub API requests (0: no cap).")
+@CONFIG_FILE
+@MAX_REQUESTS
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON on stdout.")
 @click.pass_context
 def command(ctx: click.Context, config_path: str | None, max_requests: int,
@@ -32,10 +36,7 @@ def command(ctx: click.Context, config_path: str | None, max_requests: int,
     if ctx.invoked_subcommand is not None:
         return
     run: RunContext = ctx.obj
-    if config_path is not None:
-        run.config = load_config(config_path)
-        if not ctx.parent.params.get("store"):
-            run.store_path = run.config.store
+    run.use_config_file(ctx, config_path)
     jobs = planned_jobs(run.config, max_requests=max_requests, notify=_say)
     with crawl_lock(run.store_path):
         reports = crawl_all(run.store(), jobs, on_report=_log_line)

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import click
 
-from prsynth.cli._common import RunContext, echo_json, progress_bar
-from prsynth.config import load_config
+from prsynth.cli._common import CONFIG_FILE, MAX_REQUESTS, RunContext, echo_json, progress_bar
 from prsynth.crawl.lock import crawl_lock
 from prsynth.pipeline import run_pipeline
 
 
 @click.command("run")
-@click.option("--config", "config_path", metavar="FILE", default=None,
-              help="The config file (default: the global --config, else ./prsynth.toml).")
-@click.option("--max-requests", type=click.IntRange(min=0), default=0,
-              help="Stop crawling after N GitHub API requests (0: [crawl] max_requests).")
+@CONFIG_FILE
+@MAX_REQUESTS
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.pass_context
 def command(ctx: click.Context, config_path: str | None, max_requests: int,
@@ -25,10 +22,7 @@ def command(ctx: click.Context, config_path: str | None, max_requests: int,
     The form for cron and systemd timers: one lock per store, exit 0 done, 3 partly done.
     """
     run: RunContext = ctx.obj
-    if config_path is not None:
-        run.config = load_config(config_path)
-        if not ctx.parent.params.get("store"):
-            run.store_path = run.config.store
+    run.use_config_file(ctx, config_path)
     with crawl_lock(run.store_path), progress_bar("run") as progress:
         summary = run_pipeline(run.store(), run.config, progress=progress,
                                max_requests=max_requests,

@@ -110,6 +110,20 @@ class PullRequestTables(StoreCore):
         return [tuple(r) for r in rows]
 
 
+    def clear_drops(self, stage: str, items: list[str]) -> None:
+        """Forget why `items` were dropped at `stage` (they succeeded since)."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM drops WHERE stage = ? AND item = ?",
+                           [(stage, item) for item in items])
+
+
+    def repo_info(self, name: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT license, stars, description, language FROM repos WHERE name = ?", (name,)
+        ).fetchone()
+        return dict(row) if row else None
+
+
 def pr_row(pr: PullRequest) -> dict[str, object]:
     return {
         "id": pr.id, "repo": pr.repo, "number": pr.number, "url": pr.url, "title": pr.title,
@@ -136,17 +150,3 @@ def _pr_from_row(row: sqlite3.Row) -> PullRequest:
         source=row["source"], url=row["url"], stars=row["stars"],
         repo_description=row["repo_description"], repo_language=row["repo_language"],
     )
-
-
-    def clear_drops(self, stage: str, items: list[str]) -> None:
-        """Forget why `items` were dropped at `stage` (they succeeded since)."""
-        with self.transaction() as db:
-            db.executemany("DELETE FROM drops WHERE stage = ? AND item = ?",
-                           [(stage, item) for item in items])
-
-
-    def repo_info(self, name: str) -> dict[str, Any] | None:
-        row = self.db.execute(
-            "SELECT license, stars, description, language FROM repos WHERE name = ?", (name,)
-        ).fetchone()
-        return dict(row) if row else None

@@ -90,14 +90,6 @@ class QueryTables(StoreCore):
         return self.db.execute("SELECT count(*) FROM queries").fetchone()[0]
 
 
-def _query_from_row(row: sqlite3.Row) -> Query:
-    return Query(
-        id=row["id"], pr_id=row["pr_id"], query=row["query"], prompt=row["prompt"],
-        model=row["model"], created_at=row["created_at"], tokens_in=row["tokens_in"],
-        tokens_out=row["tokens_out"], cost_usd=row["cost_usd"], fields=json.loads(row["fields"]),
-    )
-
-
     def query_ids_for(self, prompt: str, model: str) -> set[str]:
         """PR ids that already have a query from this template@version and model."""
         rows = self.db.execute(
@@ -134,3 +126,11 @@ def _query_from_row(row: sqlite3.Row) -> Query:
             )
             for r in rows
         ]
+
+
+def _query_from_row(row: sqlite3.Row) -> Query:
+    return Query(
+        id=row["id"], pr_id=row["pr_id"], query=row["query"], prompt=row["prompt"],
+        model=row["model"], created_at=row["created_at"], tokens_in=row["tokens_in"],
+        tokens_out=row["tokens_out"], cost_usd=row["cost_usd"], fields=json.loads(row["fields"]),
+    )
