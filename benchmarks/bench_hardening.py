@@ -48,7 +48,8 @@ def run(name: str, strategy, check, examples: int) -> bool:
         prop()
         ok = True
     except Exception as exc:  # the benchmark's verdict: report and go on
-        print(f"{name}: FAILED: {exc!r}")
+        notes = "; ".join(getattr(exc, "__notes__", []))
+        print(f"{name}: FAILED: {exc!r} {notes}")
         ok = False
     extra = (f", {counted['lines_read']} lines read ({counted['bad_lines']} bad lines"
              " with a reason)" if counted["lines_read"] else "")

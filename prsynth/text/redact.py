@@ -63,11 +63,12 @@ ASSIGNMENT = re.compile(
 )
 
 # Secrets stated in prose: "the password is hK8#mZ2qLx9!", "AWS secret key: wJal...",
-# "here is my token Xk29...". A secret word, up to 40 characters of anything on the
-# same line, then a token that passes the stricter `looks_like_a_secret`.
+# "here is my token Xk29...". A secret word, up to 40 characters on the same line (not
+# across a placeholder, so a second pass finds nothing new), then a token that passes
+# the stricter `looks_like_a_secret`.
 PROSE = re.compile(
-    rf"(?i)(?<![A-Za-z0-9_])(?<!REDACTED:)(?P<name>{KEYWORDS})(?P<gap>[^\n]{{0,40}}?[\s:=>\"'`(])"
-    r"(?P<secret>[A-Za-z0-9+/=_.~!@#$%^&*-]{10,}+)"
+    rf"(?i)(?<![A-Za-z0-9_])(?<!REDACTED:)(?P<name>{KEYWORDS})"
+    r"(?P<gap>[^\n\[]{0,40}?[\s:=>\"'`(])(?P<secret>[A-Za-z0-9+/=_.~!@#$%^&*-]{10,}+)"
 )
 
 
