@@ -23,7 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from prsynth.progress import quiet  # noqa: E402
+from prsynth.records import PullRequest  # noqa: E402
+from prsynth.sources.base import CrawlReport  # noqa: E402
 from prsynth.sources.local_git import LocalGitSource  # noqa: E402
+from prsynth.store import Store  # noqa: E402
 from prsynth.text.redact import redact  # noqa: E402
 from tests.support.secretcorpus import ORDINARY, planted  # noqa: E402
 
@@ -65,8 +69,11 @@ def history_texts(bundle: Path, folder: Path) -> list[str]:
     clone = folder / "clone"
     subprocess.run(["git", "clone", "-q", str(bundle), str(clone)], check=True)
     texts = []
-    for pr in LocalGitSource(clone, "owner/history").pull_requests():
-        texts += [pr.title, pr.body, pr.diff]
+    source = LocalGitSource(clone, "owner/history")
+    with Store(folder / "empty.db") as store:
+        for pr in source.pull_requests(store, CrawlReport(source.name), [], quiet):
+            if isinstance(pr, PullRequest):
+                texts += [pr.title, pr.body, pr.diff]
     return texts
 
 
