@@ -120,12 +120,13 @@ def test_report_to_a_full_disk_leaves_no_partial_file(small_disk, tmp_path):
 
 
 def test_embed_on_a_full_disk_says_so_and_the_store_stays_sound(small_disk, tmp_path, minilm):
-    source = tmp_path / "made.db"
-    for args in (["crawl", "import", str(sample_prs_path())], ["synth", "--llm", "offline"]):
+    source, dump = tmp_path / "made.db", tmp_path / "few.jsonl"
+    dump.write_text("".join(sample_prs_path().read_text().splitlines(keepends=True)[:24]))
+    for args in (["crawl", "import", str(dump)], ["synth", "--llm", "offline"]):
         assert prsynth("--store", str(source), *args).exit_code == 0
     with sqlite3.connect(source) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    disk = small_disk(source.stat().st_size // 1024 + 64)
+    disk = small_disk(source.stat().st_size // 1024 + 100)  # room to open, not to embed
     store = disk / "prsynth.db"
     shutil.copy(source, store)
 
@@ -133,3 +134,16 @@ def test_embed_on_a_full_disk_says_so_and_the_store_stays_sound(small_disk, tmp_
 
     assert_one_line(result, str(store))
     assert integrity(store)[0] == "ok"
+
+
+def test_opening_a_store_on_a_full_disk_says_so(small_disk, tmp_path):
+    source = tmp_path / "made.db"
+    assert prsynth("--store", str(source), "crawl", "import",
+                   str(sample_prs_path())).exit_code == 0
+    disk = small_disk(source.stat().st_size // 1024 + 8)
+    shutil.copy(source, disk / "prsynth.db")
+    result = prsynth("--store", str(disk / "prsynth.db"), "stats")
+    # No room for SQLite's 32 KiB shared-memory index: one line, not "not a database".
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: disk full while opening store")
+    assert len(result.output.strip().splitlines()) == 1

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from prsynth.errors import ConfigError, StoreError
+from prsynth.errors import ConfigError, DiskFull, StoreError
 from prsynth.migrations import all_migrations
 
 # PRAGMA application_id marks a file as a prsynth store ("PRSY" in ASCII), so another
@@ -42,6 +42,12 @@ def _writable(path: Path) -> bool:
     if path.exists() and not os.access(path, os.W_OK):
         return False
     return os.access(path.parent, os.W_OK)
+
+
+def _disk_full(folder: Path) -> bool:
+    """Less room left than SQLite needs for its side files (the -shm index is 32 KiB)."""
+    stats = os.statvfs(folder)
+    return stats.f_bavail * stats.f_frsize < 64 * 1024
 
 
 def explain_sqlite_error(exc: sqlite3.Error, path: str | Path) -> StoreError | None:
@@ -97,6 +103,9 @@ class StoreCore:
                 self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as exc:
+            if _disk_full(self.path.parent):
+                raise DiskFull(f"disk full while opening store {self.path}; nothing stored "
+                               "was lost, free some space and run it again") from None
             raise StoreError(
                 f"store {self.path} is not a usable SQLite database ({exc}); "
                 "point --store at a prsynth store or a new file"
