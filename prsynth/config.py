@@ -51,6 +51,31 @@ class SourceConfig:
 
 
 @dataclass
+class FiltersConfig:
+    """Which merged PRs count as coding tasks (README "Task filters"): each switch drops
+    one kind of non-task at crawl time; a `[[sources]]` entry's own changed-lines bounds,
+    when set, replace the window here."""
+
+    release: bool = True  # "release version 3.1.6", "Version 0.28.0"
+    dependency_bump: bool = True  # dependency, lock-file and CI-action bumps
+    no_source_code: bool = True  # docs, changelog, CI or packaging metadata only
+    allow_docs: bool = False  # keep docs-only changes (as docs tasks)
+    branch_sync: bool = True  # "Merge 3.1.x into main"
+    revert: bool = True
+    typo_or_format: bool = True  # typo, spelling and formatting passes
+    generated_only: bool = True  # lockfiles, vendored or generated files only
+    min_changed_lines: int = 10  # changed lines of code, tests and docs (0: no minimum)
+    max_changed_lines: int = 1500  # 0: no maximum
+
+    @classmethod
+    def off(cls) -> FiltersConfig:
+        """Every task filter switched off: keep every merged, non-bot PR with a diff."""
+        return cls(release=False, dependency_bump=False, no_source_code=False,
+                   branch_sync=False, revert=False, typo_or_format=False, generated_only=False,
+                   min_changed_lines=0, max_changed_lines=0)
+
+
+@dataclass
 class GithubConfig:
     """The GitHub API (github.com, Enterprise, or any server speaking it) and how hard to try."""
 
@@ -101,10 +126,11 @@ class SelectConfig:
     k: int = 78
     method: str = "facility"
     min_quality: float = 0.0
-    per_repo_cap: int = 0
+    per_repo_cap: int | str = "auto"  # "auto": at most 40% of k from one repository; 0: no cap
     per_cluster_cap: int = 0
     seed: int = 0
     quality_weight: float = 1.0
+    quotas: dict[str, float] = field(default_factory=dict)  # task type → share of k
     neighbours: int = 256  # each candidate's nearest neighbours in the k-NN graph
 
 
@@ -127,6 +153,7 @@ class Config:
     store: str = DEFAULT_STORE
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
     github: GithubConfig = field(default_factory=GithubConfig)
+    filters: FiltersConfig = field(default_factory=FiltersConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)
     dedupe: DedupeConfig = field(default_factory=DedupeConfig)

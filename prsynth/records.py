@@ -22,6 +22,19 @@ def check_repo_name(name: str) -> str:
     return name
 
 
+# PR branches that automation opens: `dependabot/pip/tox-3.20.0`, `renovate/major-eslint`,
+# `pre-commit-ci-update-config`, `snyk-fix-...`, `imgbot`, `all-contributors/...`.
+BOT_BRANCH = re.compile(
+    r"(?i)^(?:dependabot|renovate|greenkeeper|whitesource|snyk-|imgbot|"
+    r"all-contributors/|pre-commit-ci-|update-pre-commit|pyup-|depfu/|mergify/)"
+)
+
+
+def is_bot_branch(branch: str) -> bool:
+    """True for the head branch names bots push their PRs from."""
+    return bool(BOT_BRANCH.match((branch or "").strip()))
+
+
 def is_bot(author: str) -> bool:
     """True for app accounts (`x[bot]`) and well-known automation accounts."""
     login = (author or "").strip().lower()
@@ -151,6 +164,21 @@ class Selected:
     why: dict[str, Any] = field(default_factory=dict)
     task_type: str = ""
     difficulty: str = ""
+    # The PR's own words and facts (title and body without secrets or personal data).
+    title: str = ""
+    body: str = ""
+    linked_issues: list[dict[str, Any]] = field(default_factory=list)
+    language: str = ""
+    license: str = ""
+    merged_at: str = ""
+    modified_files: list[str] = field(default_factory=list)  # code files the patch changes
+    test_files: list[str] = field(default_factory=list)
+    test_names: list[str] = field(default_factory=list)  # tests the test patch adds or changes
+    prompt: str = ""  # template name@version that wrote the request
+    model: str = ""
+    judge_score: int | None = None  # LLM judge rating 1-10, when judged
+    judge_reason: str = ""
+    score_breakdown: dict[str, float] = field(default_factory=dict)  # feature → value
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

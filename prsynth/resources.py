@@ -35,3 +35,9 @@ def data_dir() -> Path:
 def sample_prs_path() -> Path:
     """The bundled sample of merged PRs (JSONL in the export format)."""
     return data_dir() / "sample_prs.jsonl"
+
+
+def invented_prs_path() -> Path:
+    """Three invented PRs with hazards the real sample lacks (HTML in a title, a prompt
+    injection, planted fake secrets), for tests; see data/README.md."""
+    return data_dir() / "invented_prs.jsonl"

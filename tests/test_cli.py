@@ -66,8 +66,8 @@ def test_config_with_unknown_key_or_wrong_type_is_a_usage_error(tmp_path, monkey
 
 
 def test_stats_shows_counts_per_repository_and_drop_reason(run_cli, gitrepo):
-    gitrepo.commit({"a.txt": "1\n"}, "init")
-    gitrepo.squash_pr(1, "ann", "Fix a", "", {"a.txt": "2\n"})
+    gitrepo.commit({"a.py": "1\n"}, "init")
+    gitrepo.squash_pr(1, "ann", "Fix a", "", {"a.py": "".join(f"x{i} = {i}\n" for i in range(12))})
     gitrepo.squash_pr(2, "renovate[bot]", "Update deps", "", {"a.txt": "3\n"})
     run_cli("crawl", "git", str(gitrepo.path), "--repo", "acme/app")
     stats = json.loads(run_cli("stats", "--json").stdout)

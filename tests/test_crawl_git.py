@@ -9,6 +9,13 @@ from prsynth.crawl.run import crawl_git
 from prsynth.errors import ConfigError, SourceError
 from tests.support.gitrepos import GitRepoBuilder
 from tests.support.storeprobe import stored_pr_count
+from tests.support.tasks import FILTERS_OFF, FILTERS_OFF_TOML
+
+
+@pytest.fixture(autouse=True)
+def mechanics_config(tmp_path):
+    """CLI runs here read ./prsynth.toml: these small PRs test crawl mechanics, not tasks."""
+    (tmp_path / "prsynth.toml").write_text(FILTERS_OFF_TOML)
 
 
 @pytest.fixture
@@ -40,7 +47,7 @@ def history(gitrepo: GitRepoBuilder) -> GitRepoBuilder:
 
 
 def test_merge_and_squash_prs_are_mined_with_their_fields(store, history):
-    report = crawl_git(store, history.path, "acme/app")
+    report = crawl_git(store, history.path, "acme/app", tasks=FILTERS_OFF)
 
     assert report.new == 3 and report.skipped == {"bot_author": 1}
     merged = store.get_pr("acme/app#7")
@@ -67,40 +74,40 @@ def test_merge_and_squash_prs_are_mined_with_their_fields(store, history):
 
 
 def test_prs_merged_into_maintenance_branches_count(store, history):
-    crawl_git(store, history.path, "acme/app")
+    crawl_git(store, history.path, "acme/app", tasks=FILTERS_OFF)
     backport = store.get_pr("acme/app#11")
     assert backport.title == "[1.x] Fix add for strings"
     assert backport.author == "carol"
 
 
 def test_bots_are_dropped_and_counted_unless_included(store, history):
-    crawl_git(store, history.path, "acme/app")
+    crawl_git(store, history.path, "acme/app", tasks=FILTERS_OFF)
     assert store.get_pr("acme/app#10") is None
     assert store.drop_counts() == [("crawl", "acme/app", "bot_author", 1)]
 
-    report = crawl_git(store, history.path, "acme/app", include_bots=True)
+    report = crawl_git(store, history.path, "acme/app", include_bots=True, tasks=FILTERS_OFF)
     assert report.new == 1
     assert store.get_pr("acme/app#10").author_is_bot is True
     assert store.drop_counts() == []
 
 
 def test_rerun_adds_only_new_prs_and_never_duplicates(store, history):
-    crawl_git(store, history.path, "acme/app")
-    again = crawl_git(store, history.path, "acme/app")
+    crawl_git(store, history.path, "acme/app", tasks=FILTERS_OFF)
+    again = crawl_git(store, history.path, "acme/app", tasks=FILTERS_OFF)
     assert again.new == 0 and store.count_prs() == 3
 
     history.squash_pr(12, "dave", "Document sub", "", {"README.md": "app\n\nsub(a, b)\n"})
-    third = crawl_git(store, history.path, "acme/app")
+    third = crawl_git(store, history.path, "acme/app", tasks=FILTERS_OFF)
     assert third.new == 1 and store.count_prs() == 4
 
 
 def test_limit_and_since_bound_what_is_stored(store, history):
-    report = crawl_git(store, history.path, "acme/app", limit=1)
+    report = crawl_git(store, history.path, "acme/app", limit=1, tasks=FILTERS_OFF)
     assert report.new == 1
     assert store.pr_ids() == {"acme/app#11"}  # newest first
 
     merged_at = store.get_pr("acme/app#11").merged_at
-    fresh = crawl_git(store, history.path, "acme/app", since=merged_at)
+    fresh = crawl_git(store, history.path, "acme/app", since=merged_at, tasks=FILTERS_OFF)
     assert fresh.new == 0
 
 
@@ -111,7 +118,7 @@ def test_title_with_pr_number_and_two_parents_is_a_merge(store, gitrepo):
     gitrepo.git("checkout", "-q", "main")
     gitrepo.commit({"a.txt": "1\n2\n"}, "main moves on")
     gitrepo.git("merge", "-q", "--no-ff", "topic", "-m", "Add b (#5)\n\nBody of five")
-    crawl_git(store, gitrepo.path, "acme/app")
+    crawl_git(store, gitrepo.path, "acme/app", tasks=FILTERS_OFF)
     pr = store.get_pr("acme/app#5")
     assert pr.title == "Add b (#5)"[:-5] and pr.body == "Body of five"
     assert [f.path for f in pr.files] == ["b.txt"]  # not main's own change to a.txt
@@ -123,7 +130,7 @@ def test_renames_binary_and_non_utf8_files(store, gitrepo):
         "old_name.py": None, "new_name.py": "x = 1\n" * 20,
         "logo.png": b"\x89PNG\x00\x02", "notes.txt": "caf\xe9\n".encode("latin-1"),
     })
-    crawl_git(store, gitrepo.path, "acme/app")
+    crawl_git(store, gitrepo.path, "acme/app", tasks=FILTERS_OFF)
     pr = store.get_pr("acme/app#3")
     files = {f.path: f for f in pr.files}
     assert files["new_name.py"].status == "renamed"
@@ -137,7 +144,7 @@ def test_binary_only_and_empty_prs_are_counted_skips(store, gitrepo):
     gitrepo.commit({"a.txt": "1\n"}, "init")
     gitrepo.squash_pr(2, "gina", "Update icon", "", {"icon.bin": b"\x00\x01\x02"})
     gitrepo.squash_pr(3, "gina", "Empty merge", "", {})
-    report = crawl_git(store, gitrepo.path, "acme/app")
+    report = crawl_git(store, gitrepo.path, "acme/app", tasks=FILTERS_OFF)
     assert report.skipped == {"binary_only_diff": 1, "empty_diff": 1}
     assert store.count_prs() == 0
 
@@ -148,7 +155,7 @@ def test_huge_diffs_are_truncated_at_file_boundaries_and_marked(store, gitrepo):
         "a.txt": "".join(f"line {i}\n" for i in range(50)),
         "b.txt": "".join(f"row {i}\n" for i in range(5000)),
     })
-    crawl_git(store, gitrepo.path, "acme/app", max_diff_bytes=2000)
+    crawl_git(store, gitrepo.path, "acme/app", max_diff_bytes=2000, tasks=FILTERS_OFF)
     pr = store.get_pr("acme/app#4")
     assert pr.diff_truncated is True
     assert len(pr.diff.encode()) <= 2000
@@ -158,11 +165,11 @@ def test_huge_diffs_are_truncated_at_file_boundaries_and_marked(store, gitrepo):
 
 def test_not_a_repository_and_bad_repo_names_are_one_line_errors(store, tmp_path):
     with pytest.raises(SourceError, match="not a git repository"):
-        crawl_git(store, tmp_path, "acme/app")
+        crawl_git(store, tmp_path, "acme/app", tasks=FILTERS_OFF)
     with pytest.raises(SourceError, match="no such folder"):
-        crawl_git(store, tmp_path / "missing", "acme/app")
+        crawl_git(store, tmp_path / "missing", "acme/app", tasks=FILTERS_OFF)
     with pytest.raises(ConfigError, match="OWNER/NAME"):
-        crawl_git(store, tmp_path, "https://github.com/acme/app")
+        crawl_git(store, tmp_path, "https://github.com/acme/app", tasks=FILTERS_OFF)
 
 
 def test_cli_crawl_git_reports_and_errors(run_cli, history, tmp_path):
@@ -196,8 +203,10 @@ def test_kill_9_mid_crawl_loses_nothing_committed(tmp_path):
     clone = synthetic_history(tmp_path / "big", 2500)
     store = tmp_path / "kill.db"
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    cmd = [sys.executable, "-m", "prsynth", "--store", str(store), "crawl", "git", str(clone),
-           "--repo", "acme/big", "--include-bots"]
+    config = tmp_path / "mechanics.toml"
+    config.write_text(FILTERS_OFF_TOML)
+    cmd = [sys.executable, "-m", "prsynth", "--store", str(store), "--config", str(config),
+           "crawl", "git", str(clone), "--repo", "acme/big", "--include-bots"]
     process = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL)
     stored = 0
     deadline = time.monotonic() + 60

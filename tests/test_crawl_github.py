@@ -18,9 +18,11 @@ from prsynth.crawl.run import crawl_github
 from prsynth.sources.github.client import GitHubClient, RetryPolicy
 from tests.support.github_server import GitHubServer, binary_file, text_file
 from tests.support.storeprobe import stored_pr_count
+from tests.support.tasks import FILTERS_OFF, FILTERS_OFF_TOML
 
 FAST = RetryPolicy(max_retries=3, max_failures=6, backoff=0.02, secondary_wait=0.1, max_wait=5)
-FAST_CONFIG = "[github]\nbackoff = 0.02\nsecondary_wait = 0.1\nmax_retries = 3\nmax_failures = 6\n"
+FAST_CONFIG = ("[github]\nbackoff = 0.02\nsecondary_wait = 0.1\nmax_retries = 3\nmax_failures = 6\n"
+               + FILTERS_OFF_TOML)
 
 
 @pytest.fixture
@@ -73,7 +75,7 @@ def acme_app(server: GitHubServer) -> GitHubServer:
 def test_merged_prs_are_stored_with_files_diff_linked_issues_license_and_stars(
         store, server, client):
     acme_app(server)
-    [report] = crawl_github(store, ["acme/app"], client=client)
+    [report] = crawl_github(store, ["acme/app"], client=client, tasks=FILTERS_OFF)
 
     assert (report.new, report.updated) == (2, 0)
     assert report.skipped == {"not_merged": 1, "bot_author": 1}
@@ -118,7 +120,7 @@ def test_many_files_and_many_prs_are_paginated_through_link_headers(store, serve
     server.add_pull("acme/big", 1, files=[text_file(f"src/f{i}.py") for i in range(150)])
     for number in range(2, 231):
         server.add_pull("acme/big", number)
-    [report] = crawl_github(store, ["acme/big"], client=client)
+    [report] = crawl_github(store, ["acme/big"], client=client, tasks=FILTERS_OFF)
     assert report.new == 230
     assert len(store.get_pr("acme/big#1").files) == 150
     assert store.get_pr("acme/big#1").diff.count("diff --git") == 150
@@ -133,10 +135,11 @@ def test_limit_and_since_bound_what_is_stored(store, server, client):
     server.add_repo("acme/app")
     for number in range(1, 6):
         server.add_pull("acme/app", number, updated=number * 60 * 24)  # one a day
-    [report] = crawl_github(store, ["acme/app"], client=client, limit=2)
+    [report] = crawl_github(store, ["acme/app"], client=client, limit=2, tasks=FILTERS_OFF)
     assert report.new == 2 and store.pr_ids() == {"acme/app#5", "acme/app#4"}
 
-    [report] = crawl_github(store, ["acme/app"], client=client, since="2024-01-04")
+    [report] = crawl_github(store, ["acme/app"], client=client, since="2024-01-04",
+                            tasks=FILTERS_OFF)
     assert report.new == 1 and "acme/app#3" in store.pr_ids()  # merged 2024-01-04
     assert store.pr_ids() == {"acme/app#5", "acme/app#4", "acme/app#3"}
 
@@ -145,10 +148,10 @@ def test_limit_and_since_bound_what_is_stored(store, server, client):
 
 def test_unchanged_rerun_costs_only_conditional_requests(store, server, client):
     acme_app(server)
-    crawl_github(store, ["acme/app"], client=client)
+    crawl_github(store, ["acme/app"], client=client, tasks=FILTERS_OFF)
     first = len(server.log)
 
-    [report] = crawl_github(store, ["acme/app"], client=client)
+    [report] = crawl_github(store, ["acme/app"], client=client, tasks=FILTERS_OFF)
     again = server.log[first:]
     assert (report.new, report.updated) == (0, 0)
     assert [(r.route, r.status) for r in again] == [
@@ -161,12 +164,12 @@ def test_second_run_fetches_only_what_changed_since_the_cursor(store, server, cl
     server.add_repo("acme/app")
     for number in range(1, 251):
         server.add_pull("acme/app", number)
-    crawl_github(store, ["acme/app"], client=client)
+    crawl_github(store, ["acme/app"], client=client, tasks=FILTERS_OFF)
     first = len(server.log)
 
     server.touch_pull("acme/app", 17, title="Retitled after merge")
     server.add_pull("acme/app", 251, title="Brand new")
-    [report] = crawl_github(store, ["acme/app"], client=client)
+    [report] = crawl_github(store, ["acme/app"], client=client, tasks=FILTERS_OFF)
 
     assert (report.new, report.updated, report.unchanged) == (1, 1, 1)  # 1: the newest
     edited = store.get_pr("acme/app#17")
@@ -181,10 +184,10 @@ def test_second_run_fetches_only_what_changed_since_the_cursor(store, server, cl
 def test_pr_merged_after_being_seen_unmerged_is_stored_later(store, server, client):
     server.add_repo("acme/app")
     server.add_pull("acme/app", 1, merged=False)
-    [report] = crawl_github(store, ["acme/app"], client=client)
+    [report] = crawl_github(store, ["acme/app"], client=client, tasks=FILTERS_OFF)
     assert report.skipped == {"not_merged": 1}
     server.touch_pull("acme/app", 1, merged_at="2024-02-01T00:00:00Z")
-    [report] = crawl_github(store, ["acme/app"], client=client)
+    [report] = crawl_github(store, ["acme/app"], client=client, tasks=FILTERS_OFF)
     assert report.new == 1 and store.drop_counts() == []
 
 
@@ -202,7 +205,7 @@ def test_primary_rate_limit_waits_for_the_reset_and_sends_nothing_meanwhile(
         store, server, client, notes, kind):
     two_repos(server)
     server.fail(r"/acme/app/pulls/3/files", kind, reset_in=1.5)
-    reports = crawl_github(store, ["acme/app", "acme/lib"], client=client)
+    reports = crawl_github(store, ["acme/app", "acme/lib"], client=client, tasks=FILTERS_OFF)
 
     assert [r.new for r in reports] == [4, 4] and not any(r.failed for r in reports)
     assert len(notes) == 1 and "rate limit reached; waiting" in notes[0]
@@ -219,7 +222,7 @@ def test_rate_limit_message_without_headers_waits_instead_of_failing(store, serv
     two_repos(server, prs=2)
     server.window = 2  # the reset the earlier answers announced
     server.fail(r"/acme/app/pulls/1/files", "primary_message")
-    [report] = crawl_github(store, ["acme/app"], client=client)
+    [report] = crawl_github(store, ["acme/app"], client=client, tasks=FILTERS_OFF)
     assert report.new == 2 and not report.failed
     assert "rate limit reached; waiting" in notes[0]
     limited = server.requests(r"/pulls/1/files")
@@ -231,7 +234,7 @@ def test_rate_limit_message_without_headers_waits_instead_of_failing(store, serv
 def test_a_reset_later_than_the_longest_wait_gives_up_the_repository(store, server, client):
     two_repos(server, prs=2)
     server.fail(r"/acme/app/pulls/1/files", "primary", reset_in=60)
-    [report] = crawl_github(store, ["acme/app"], client=client)
+    [report] = crawl_github(store, ["acme/app"], client=client, tasks=FILTERS_OFF)
     assert report.new == 1 and "later than this run waits (5 s)" in report.error
 
 
@@ -239,7 +242,7 @@ def test_spent_limit_in_a_good_answer_pauses_before_the_next_request(
         store, server, client, notes):
     two_repos(server, prs=2)
     server.fail(r"/acme/app$", "spent", reset_in=1.2)
-    [report] = crawl_github(store, ["acme/app"], client=client)
+    [report] = crawl_github(store, ["acme/app"], client=client, tasks=FILTERS_OFF)
     assert report.new == 2
     assert "rate limit reached" in notes[0]
     assert server.log[1].at - server.log[0].at >= 0.9
@@ -250,7 +253,7 @@ def test_spent_limit_in_a_good_answer_pauses_before_the_next_request(
 def test_secondary_rate_limit_honours_retry_after(store, server, client, notes, kind):
     two_repos(server, prs=2)
     server.fail(r"/acme/app/pulls\?", kind, retry_after=1)
-    [report] = crawl_github(store, ["acme/app"], client=client)
+    [report] = crawl_github(store, ["acme/app"], client=client, tasks=FILTERS_OFF)
     assert report.new == 2
     assert "secondary rate limit; waiting 1 s" in notes[0]
     lists = server.requests(r"/acme/app/pulls\?")
@@ -264,7 +267,7 @@ def test_server_errors_and_dropped_connections_are_retried(store, server, client
     server.fail(r"/pulls/2/files", "drop")
     server.fail(r"/pulls/3/files", "500")
     server.fail(r"/pulls/1/files", "cut")
-    [report] = crawl_github(store, ["acme/app"], client=client)
+    [report] = crawl_github(store, ["acme/app"], client=client, tasks=FILTERS_OFF)
     assert report.new == 3 and not report.failed
     assert [r.status for r in server.requests(r"/pulls/2/files")] == [0, 200]
     assert [r.status for r in server.requests(r"/pulls/1/files")] == [-1, 200]
@@ -539,10 +542,11 @@ def test_a_run_where_everything_failed_exits_1_or_2_for_bad_usage(
 
 def test_other_filters_look_again_at_prs_dropped_before(store, server, client):
     acme_app(server)
-    crawl_github(store, ["acme/app"], client=client)
+    crawl_github(store, ["acme/app"], client=client, tasks=FILTERS_OFF)
     assert store.get_pr("acme/app#9") is None
     first = len(server.log)
-    [report] = crawl_github(store, ["acme/app"], client=client, include_bots=True)
+    [report] = crawl_github(store, ["acme/app"], client=client, include_bots=True,
+                            tasks=FILTERS_OFF)
     assert report.new == 1 and store.get_pr("acme/app#9").author_is_bot
     files = [r.route for r in server.log[first:] if r.route.endswith("/files")]
     assert files == ["/repos/acme/app/pulls/9/files"]  # the stored PRs were not fetched again
@@ -556,9 +560,9 @@ def test_a_pr_pushed_onto_a_later_page_mid_crawl_is_not_fetched_twice(store, ser
     # #51, last on page 1 when it was read, is now listed first on page 2.
     server.fail(r"/pulls\?.*page=2", "call",
                 action=lambda: server.touch_pull("acme/app", 120, title="Edited"))
-    [report] = crawl_github(store, ["acme/app"], client=client)
+    [report] = crawl_github(store, ["acme/app"], client=client, tasks=FILTERS_OFF)
     assert report.new == 150 and server.count(r"/pulls/51/files") == 1
-    [report] = crawl_github(store, ["acme/app"], client=client)
+    [report] = crawl_github(store, ["acme/app"], client=client, tasks=FILTERS_OFF)
     assert report.updated == 1 and store.get_pr("acme/app#120").title == "Edited"
 
 

@@ -8,6 +8,7 @@ import pytest
 from prsynth.crawl.run import crawl_import
 from prsynth.resources import sample_prs_path
 from prsynth.store import Store
+from tests.support.tasks import FILTERS_OFF, FILTERS_OFF_TOML
 
 DIFF = ("diff --git a/src/calc.py b/src/calc.py\nindex 1..2 100644\n--- a/src/calc.py\n"
         "+++ b/src/calc.py\n@@ -1,2 +1,2 @@\n def div(a, b):\n-    return a / b\n"
@@ -18,6 +19,12 @@ TEST_DIFF = ("diff --git a/tests/test_calc.py b/tests/test_calc.py\nnew file mod
 PR_FIELDS = {"id", "repo", "number", "url", "title", "body", "author", "author_is_bot",
              "merged_at", "base_sha", "head_sha", "merge_sha", "additions", "deletions",
              "files", "diff", "diff_truncated", "linked_issues", "license", "source"}
+
+
+@pytest.fixture(autouse=True)
+def mechanics_config(tmp_path):
+    """CLI runs here read ./prsynth.toml: these small PRs test crawl mechanics, not tasks."""
+    (tmp_path / "prsynth.toml").write_text(FILTERS_OFF_TOML)
 
 
 def write_jsonl(path, rows):
@@ -35,7 +42,7 @@ def export_record(number, **extra):
 
 def test_export_format_records_import_with_files_derived_from_the_diff(store, tmp_path):
     dump = write_jsonl(tmp_path / "prs.jsonl", [export_record(1)])
-    report = crawl_import(store, dump)
+    report = crawl_import(store, dump, tasks=FILTERS_OFF)
     assert report.new == 1
     pr = store.get_pr("acme/calc#1")
     assert [(f.path, f.status, f.additions, f.deletions) for f in pr.files] == [
@@ -48,7 +55,7 @@ def test_swe_bench_rows_become_pr_records(store, tmp_path):
            "patch": DIFF, "test_patch": TEST_DIFF, "created_at": "2023-01-02T03:04:05Z",
            "problem_statement": "div() crashes on zero\n\nCalling div(1, 0) raises.",
            "version": "1.0", "FAIL_TO_PASS": "[]"}
-    crawl_import(store, write_jsonl(tmp_path / "swe.jsonl", [row]))
+    crawl_import(store, write_jsonl(tmp_path / "swe.jsonl", [row]), tasks=FILTERS_OFF)
     pr = store.get_pr("acme/calc#42")
     assert pr.title == "div() crashes on zero"
     assert pr.base_sha == "b" * 40 and pr.diff == DIFF + TEST_DIFF
@@ -73,8 +80,8 @@ def test_malformed_lines_are_counted_and_the_rest_is_stored(run_cli, tmp_path, s
 
 def test_reimport_never_duplicates(store, tmp_path):
     dump = write_jsonl(tmp_path / "prs.jsonl", [export_record(1), export_record(2)])
-    crawl_import(store, dump)
-    again = crawl_import(store, dump)
+    crawl_import(store, dump, tasks=FILTERS_OFF)
+    again = crawl_import(store, dump, tasks=FILTERS_OFF)
     assert again.new == 0 and again.unchanged == 2 and store.count_prs() == 2
 
 
@@ -90,7 +97,7 @@ def test_export_then_import_round_trips_every_field(run_cli, tmp_path):
     assert record["id"] == "acme/calc#1" and record["linked_issues"][0]["number"] == 9
 
     with Store(tmp_path / "second.db") as second:
-        crawl_import(second, out)
+        crawl_import(second, out, tasks=FILTERS_OFF)
         assert second.get_pr("acme/calc#1").to_dict() == record
 
 
@@ -115,15 +122,15 @@ def test_oversized_imported_diffs_are_truncated(store, tmp_path):
         f"diff --git a/f{i}.py b/f{i}.py\n--- a/f{i}.py\n+++ b/f{i}.py\n@@ -1 +1 @@\n-a\n+b\n"
         for i in range(2000))
     dump = write_jsonl(tmp_path / "big.jsonl", [export_record(1, diff=big)])
-    crawl_import(store, dump, max_diff_bytes=4096)
+    crawl_import(store, dump, max_diff_bytes=4096, tasks=FILTERS_OFF)
     pr = store.get_pr("acme/calc#1")
     assert pr.diff_truncated and len(pr.diff.encode()) <= 4096 and pr.diff.startswith(DIFF)
 
 
-@pytest.mark.skipif(not sample_prs_path().exists(), reason="bundled sample not written yet")
-def test_bundled_sample_imports_with_bots_dropped(store):
+def test_bundled_sample_is_real_and_keeps_only_coding_tasks(store):
     report = crawl_import(store, sample_prs_path())
-    stored = store.prs_per_repo()
     assert not report.bad_lines
-    assert report.new >= 180 and len(stored) >= 6
-    assert report.skipped["bot_author"] >= 10
+    assert store.prs_per_repo() == {"pallets/jinja": 62, "sindresorhus/ky": 80,
+                                    "tiangolo/typer": 38}
+    assert report.new == 180 and report.new + sum(report.skipped.values()) == 480
+    assert report.skipped["bot_author"] == 99 and report.skipped["release"] == 13

@@ -42,7 +42,9 @@ def test_shipped_templates_parse_with_their_header():
     assert request.id == "vibe_request@1" and request.temperature == 0.8
     assert set(request.schema["required"]) == {"query", "task_type", "difficulty", "skills"}
     judge = load_template("judge")
-    assert judge.id == "judge@1" and judge.schema["properties"]["rating"]["maximum"] == 10
+    assert judge.id == "judge@2" and judge.schema["properties"]["rating"]["maximum"] == 10
+    assert all(judge.schema["properties"][c]["maximum"] == 5 for c in (
+        "realism", "specificity", "agreement", "verifiability", "leakage"))
 
 
 def test_header_is_parsed_and_defaults_apply(tmp_path):

@@ -61,13 +61,13 @@ def test_extra_secrets_such_as_the_api_key_are_replaced_anywhere():
 
 
 def test_crawl_stores_no_secret_found_in_a_diff(run_cli, store_path, tmp_path):
-    """The sample's quartzhq/ferrite#258 commits a GitHub token and an AWS key in a diff."""
-    from prsynth.resources import sample_prs_path
+    """The invented prsynth-invented/hazards#3 commits a GitHub token and an AWS key."""
+    from prsynth.resources import invented_prs_path
 
     planted = ["ghp_0MGT7qu3Qvb5CpJ4pZxqM7seYiA16PuLWbVo",
                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"]
-    assert all(secret in sample_prs_path().read_text() for secret in planted)
-    result = run_cli("crawl", "import", str(sample_prs_path()), "--json")
+    assert all(secret in invented_prs_path().read_text() for secret in planted)
+    result = run_cli("crawl", "import", str(invented_prs_path()), "--json")
     assert result.exit_code == 0, result.output
     assert '"redacted": 1' in result.output
     exported = run_cli("export", "prs", "-o", str(tmp_path / "prs.jsonl"))

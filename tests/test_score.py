@@ -24,12 +24,24 @@ GOOD = (
 VAGUE = "fix this pr like we talked"
 
 
+# A code change to parse_rows and a test that calls it: statically verifiable.
+TESTED_DIFF = (
+    "diff --git a/tidewater/io.py b/tidewater/io.py\n--- a/tidewater/io.py\n"
+    "+++ b/tidewater/io.py\n@@ -10,2 +10,3 @@ def parse_rows(text):\n"
+    "+    rows = [r + [None] * (width - len(r)) for r in rows]\n"
+    "diff --git a/tests/test_io.py b/tests/test_io.py\n--- a/tests/test_io.py\n"
+    "+++ b/tests/test_io.py\n@@ -1 +1,3 @@\n+def test_short_row():\n"
+    "+    assert parse_rows('a,b\\n1') == [['1', None]]\n"
+)
+
+
 def add(store, number, text, *, files=None, body="", stars=0, license="", fields=None,
-        additions=40, deletions=5):
+        additions=40, deletions=5, diff=""):
     pr = PullRequest(
         repo="lumen-labs/tidewater", number=number, title=f"change {number}", body=body,
         additions=additions, deletions=deletions, stars=stars, license=license,
         files=[FileChange(p, "modified", 10, 1) for p in (files or [])], source="import",
+        diff=diff,
     )
     store.put_pr(pr)
     query_id = f"{pr.id}/vibe_request/offline-baseline"
@@ -46,7 +58,7 @@ def test_a_specific_request_for_a_tested_pr_outscores_a_vague_one(store):
     good = add(store, 1, GOOD, files=["tidewater/io.py", "tidewater/cli.py",
                                       "tests/test_io.py"],
                body="Short rows crash the importer; see the reproduction below.", stars=2500,
-               license="MIT", fields={"difficulty": "hard", "leakage": 0.0})
+               license="MIT", fields={"difficulty": "hard", "leakage": 0.0}, diff=TESTED_DIFF)
     vague = add(store, 2, VAGUE, files=["README"], additions=1, deletions=0,
                 fields={"difficulty": "easy", "leakage": 0.8})
     values = {q: features_of(item) for q, item in inputs(store).items()}
@@ -60,6 +72,7 @@ def test_a_specific_request_for_a_tested_pr_outscores_a_vague_one(store):
     assert values[vague]["touches_tests"] == 0.0
     assert values[vague]["license"] == 0.0 and values[vague]["stars"] == 0.0
     report = run_stage(store, Config(), "score")
+    assert explain(store, good)["evidence"]["test_match"] == ["parse_rows"]
     scores = store.query_scores()
     assert scores[good] == 1.0 and 0.0 <= scores[vague] < 0.5
     assert report.queries == 2 and "scored 2 queries" in report.summary()
@@ -83,7 +96,7 @@ def test_judge_rating_is_one_more_feature():
     values = {"length": 1.0, "leakage": 1.0}
     weights = resolve_weights()
     assert quality(values, weights) == 1.0
-    assert quality({**values, "judge": 0.0}, weights) == pytest.approx(3 / 6)
+    assert quality({**values, "judge": 0.0}, weights) == pytest.approx(3.5 / 6.5, abs=1e-4)
 
 
 def test_explain_lists_every_feature_and_contributions_add_up(store):

@@ -85,8 +85,8 @@ def test_rejected_are_never_selected_and_pinned_always_are(sample):
 
 
 def test_caps_and_min_quality_are_respected(sample):
-    result = select(sample, k=30, per_repo_cap=5, per_cluster_cap=6, min_quality=0.7)
-    assert max(Counter(r["repo"] for r in result.records).values()) <= 5
+    result = select(sample, k=30, per_repo_cap=12, per_cluster_cap=6, min_quality=0.7)
+    assert max(Counter(r["repo"] for r in result.records).values()) <= 12
     assert max(Counter(r["cluster"] for r in result.records).values()) <= 6
     assert min(r["quality"] for r in result.records) >= 0.7
     assert result.summary["excluded"]["below_min_quality"] > 0
@@ -147,7 +147,7 @@ def test_runs_are_stored_named_and_listed(sample):
     [
         ({"k": 0}, SelectionError, "--k 0 must be at least 1"),
         ({"k": 5000}, SelectionError, "more items than there are candidates"),
-        ({"k": 40, "per_repo_cap": 5}, SelectionError, "--per-repo-cap 5 allows at most 35"),
+        ({"k": 40, "per_repo_cap": 5}, SelectionError, "--per-repo-cap 5 allows at most 15"),
         ({"k": 10, "min_quality": 1.5}, ConfigError, "--min-quality 1.5 must be in"),
         ({"k": 10, "min_quality": 1.0}, MissingStageError, "no candidates left"),
         ({"k": 10, "method": "best"}, ConfigError, "--method 'best' is unknown"),
@@ -171,7 +171,7 @@ def test_nothing_selected_yet_says_what_to_run(store):
 def test_cli_select_mark_selections_export_and_clusters(sample_db, store_path, run_cli, tmp_path):
     shutil.copy(sample_db, store_path)
     out = tmp_path / "chosen.jsonl"
-    result = run_cli("select", "--k", "78", "-o", str(out), "--per-repo-cap", "15")
+    result = run_cli("select", "--k", "78", "-o", str(out), "--per-repo-cap", "30")
     assert result.exit_code == 0, result.output
     assert "for a random choice of the same size" in " ".join(result.output.split())
     lines = out.read_text().splitlines()
@@ -254,3 +254,43 @@ def test_select_settings_come_from_the_config_and_flags_override_them(sample):
     assert all(r["why"]["quality_gain"] == 0 for r in result.records)
     with pytest.raises(ConfigError, match="--quality-weight -1"):
         select(sample, k=5, quality_weight=-1)
+
+
+def test_by_default_no_repository_takes_more_than_40_percent_of_k(sample):
+    result = select(sample, k=40)
+    assert result.summary["per_repo_cap"] == 16
+    assert max(Counter(r["repo"] for r in result.records).values()) <= 16
+    uncapped = select(sample, k=40, per_repo_cap=0)
+    assert uncapped.summary["per_repo_cap"] == 0
+
+
+def test_task_type_quotas_are_met_exactly_when_the_candidates_allow(sample, run_cli,
+                                                                      store_path):
+    result = select(sample, k=30, quotas={"bugfix": 0.5, "feature": 0.3})
+    mix = Counter(r["task_type"] for r in result.records)
+    assert mix["bugfix"] == 15 and mix["feature"] == 9
+    assert sum(n for t, n in mix.items() if t not in ("bugfix", "feature")) == 6
+    shown = run_cli("select", "--k", "20", "--quota", "bugfix=0.5,feature=0.25", "--json")
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["summary"]["per_task_type"]["bugfix"] == 10
+    bad = run_cli("select", "--k", "20", "--quota", "bugfix=0.8,feature=0.4")
+    assert bad.exit_code == 2 and "quotas add up to 1.20" in bad.output
+
+
+def test_why_is_a_readable_sentence_beside_its_numbers(sample):
+    records = select(sample, k=15).records
+    for record in records:
+        why = record["why"]
+        assert {"coverage_gain", "quality_gain", "covers", "reason"} <= set(why)
+        assert why["reason"].startswith("Chosen mostly for")
+        assert f"closest pick for {why['covers']} of " in why["reason"]
+        assert f"quality {record['quality']:.2f}" in why["reason"]
+    assert sum(r["why"]["covers"] for r in records) == select(sample, k=15).summary["candidates"]
+
+
+def test_queries_of_prs_the_filters_drop_later_are_never_candidates(sample):
+    first = select(sample, k=10).records[0]
+    sample.record_drop("crawl", first["pr_id"], "release", repo=first["repo"])
+    again = select(sample, k=10)
+    assert again.summary["excluded"]["not_a_task"] == 1
+    assert first["query_id"] not in {r["query_id"] for r in again.records}

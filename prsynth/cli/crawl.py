@@ -76,6 +76,7 @@ def crawl_github_command(
             run.store(), list(repos), client=client, limit=limit, since=since,
             include_bots=include_bots or run.config.crawl.include_bots,
             max_diff_bytes=run.config.crawl.max_diff_bytes, on_report=_log_line,
+            tasks=run.config.filters,
         )
     _finish_all(reports, as_json)
 
@@ -98,6 +99,7 @@ def crawl_git_command(
             run.store(), path, repo, limit=limit, since=since,
             include_bots=include_bots or run.config.crawl.include_bots,
             max_diff_bytes=run.config.crawl.max_diff_bytes, progress=progress,
+            tasks=run.config.filters,
         )
     _finish(report, as_json)
 
@@ -112,7 +114,7 @@ def crawl_import_command(run: RunContext, file: str, include_bots: bool, as_json
     with crawl_lock(run.store_path):
         report = crawl_import(
             run.store(), file, include_bots=include_bots or run.config.crawl.include_bots,
-            max_diff_bytes=run.config.crawl.max_diff_bytes,
+            max_diff_bytes=run.config.crawl.max_diff_bytes, tasks=run.config.filters,
         )
     _finish(report, as_json)
 

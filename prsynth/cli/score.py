@@ -90,3 +90,11 @@ def print_explanation(detail: dict) -> None:
     console = Console()
     console.print(Text(terminal_text(detail["query"])))
     console.print(table)
+    evidence = detail.get("evidence", {})
+    for label, key in (("tests name the changed", "test_match"),
+                       ("approach words of the title repeated", "approach_words_repeated"),
+                       ("new identifiers named", "identifiers_leaked")):
+        if evidence.get(key):
+            console.print(f"{label}: {', '.join(evidence[key])}", markup=False)
+    if evidence.get("judge_reason"):
+        console.print(f"judge: {evidence['judge_reason']}", markup=False)

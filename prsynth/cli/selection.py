@@ -23,8 +23,10 @@ from prsynth.selection.run import select_queries
               help="Also write the Selected records as JSONL ('-': stdout).")
 @click.option("--min-quality", type=float, default=None, metavar="Q",
               help="Leave out queries scored below Q (0..1).")
-@click.option("--per-repo-cap", type=int, default=None, metavar="N",
-              help="At most N items from one repository (0: no cap).")
+@click.option("--per-repo-cap", default=None, metavar="N|auto",
+              help="At most N items from one repository (0: no cap; default auto: 40% of k).")
+@click.option("--quota", "quotas", default=None, metavar="TYPE=SHARE,...",
+              help="Task-type quotas as shares of k, e.g. bugfix=0.4,feature=0.4.")
 @click.option("--per-cluster-cap", type=int, default=None, metavar="N",
               help="At most N items from one cluster (0: no cap).")
 @click.option("--seed", type=int, default=None, help="Random seed (ties, random method).")

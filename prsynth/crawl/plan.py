@@ -76,6 +76,7 @@ def planned_jobs(
             min_changed_lines=source.min_changed_lines,
             max_changed_lines=source.max_changed_lines,
             exclude_paths=source.exclude_paths, licenses=source.licenses,
+            tasks=config.filters,
         )
         max_diff_bytes = config.crawl.max_diff_bytes
         if source.kind == "github":

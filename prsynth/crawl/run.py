@@ -13,15 +13,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from prsynth.config import FiltersConfig
 from prsynth.crawl.filters import (
     DropUnmerged,
     PullRequestFilter,
     default_filters,
     first_drop_reason,
 )
+from prsynth.crawl.recheck import recheck_stored
 from prsynth.errors import BudgetSpent, ConfigError, PartialFailure, PrsynthError, SourceError
 from prsynth.progress import Progress, quiet
-from prsynth.records import Unreadable
+from prsynth.records import REPO_NAME, Unreadable
 from prsynth.sources.base import CrawlReport, Source
 from prsynth.sources.dumps import DumpSource
 from prsynth.sources.github.client import GitHubClient
@@ -30,6 +32,7 @@ from prsynth.sources.local_git import LocalGitSource
 from prsynth.store import Store
 from prsynth.store.prs import pr_row
 from prsynth.text.diffs import clean_diff
+from prsynth.text.personal import scrub_pr
 from prsynth.text.redact import redact_pr
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,8 @@ def crawl_source(store: Store, job: CrawlJob, report: CrawlReport,
     it; its `finish` runs however the loop ends."""
     source, complete = job.source, False
     known = store.pr_ids()
+    for repo in _repos_of(source, known):
+        report.rechecked += recheck_stored(store, job.filters, repo)
     try:
         for pr in source.pull_requests(store, report, job.filters, progress):
             if isinstance(pr, Unreadable):
@@ -62,7 +67,8 @@ def crawl_source(store: Store, job: CrawlJob, report: CrawlReport,
             with store.transaction():
                 try:
                     clean = None if reason else redact_pr(pr)
-                    row = None if clean is None else pr_row(clean)
+                    kept = None if clean is None else scrub_pr(clean)
+                    row = None if kept is None else pr_row(kept)
                 except (ValueError, LookupError, TypeError) as exc:
                     # A record no parser can read is dropped with its reason, not the crawl.
                     log.warning("%s dropped: unreadable (%s: %s)", pr.id, type(exc).__name__,
@@ -74,7 +80,7 @@ def crawl_source(store: Store, job: CrawlJob, report: CrawlReport,
                 else:
                     if clean != pr:
                         report.redacted += 1
-                    if store.put_pr(clean, replace=True, row=row):
+                    if store.put_pr(kept, replace=True, row=row):
                         if pr.id in known:
                             report.updated += 1
                         else:
@@ -86,6 +92,14 @@ def crawl_source(store: Store, job: CrawlJob, report: CrawlReport,
             complete = True
     finally:
         source.finish(store, report, complete=complete)
+
+
+def _repos_of(source: Source, known: set[str]) -> list[str]:
+    """The repositories whose stored PRs this source's filters look at again: its own
+    repository, or every stored repository for a dump (it may hold any)."""
+    if REPO_NAME.match(source.name):
+        return [source.name]
+    return sorted({pr_id.split("#", 1)[0] for pr_id in known})
 
 
 def crawl_all(
@@ -142,31 +156,38 @@ def _single(store: Store, job: CrawlJob, progress: Progress) -> CrawlReport:
 def crawl_git(
     store: Store, path: str | Path, repo: str, *, limit: int = 0, since: str = "",
     include_bots: bool = False, max_diff_bytes: int = 200_000,
-    filters: list[PullRequestFilter] | None = None, progress: Progress = quiet,
+    filters: list[PullRequestFilter] | None = None, tasks: FiltersConfig | None = None,
+    progress: Progress = quiet,
 ) -> CrawlReport:
-    """Store merged PRs found in a local clone; PRs already stored are not read again."""
+    """Store merged PRs found in a local clone; PRs already stored are not read again, but
+    the filters run over them again (`recheck_stored`)."""
     source = LocalGitSource(path, repo, since=since, max_diff_bytes=max_diff_bytes)
-    chain = filters if filters is not None else default_filters(include_bots=include_bots)
+    chain = filters if filters is not None else default_filters(include_bots=include_bots,
+                                                                 tasks=tasks)
     return _single(store, CrawlJob(source, chain, limit), progress)
 
 
 def crawl_import(
     store: Store, path: str | Path, *, include_bots: bool = False,
     max_diff_bytes: int = 200_000, filters: list[PullRequestFilter] | None = None,
+    tasks: FiltersConfig | None = None,
 ) -> CrawlReport:
-    """Load PR records from a JSONL dump; records already stored are kept as they are."""
+    """Load PR records from a JSONL dump; records already stored are kept as they are, and
+    the filters run over the stored PRs again."""
     source = DumpSource(path, max_diff_bytes=max_diff_bytes)
-    chain = filters if filters is not None else default_filters(include_bots=include_bots)
+    chain = filters if filters is not None else default_filters(include_bots=include_bots,
+                                                                 tasks=tasks)
     return _single(store, CrawlJob(source, chain), quiet)
 
 
 def github_jobs(
     repos: Sequence[str], client: GitHubClient, *, limit: int = 0, since: str = "",
     include_bots: bool = False, max_diff_bytes: int = 200_000,
-    filters: list[PullRequestFilter] | None = None,
+    filters: list[PullRequestFilter] | None = None, tasks: FiltersConfig | None = None,
 ) -> list[CrawlJob]:
     """One job per repository; closed PRs that were never merged are dropped first."""
-    chain = filters if filters is not None else default_filters(include_bots=include_bots)
+    chain = filters if filters is not None else default_filters(include_bots=include_bots,
+                                                                 tasks=tasks)
     return [
         CrawlJob(GitHubSource(client, repo, since=since, max_diff_bytes=max_diff_bytes),
                  [DropUnmerged(), *chain], limit)
@@ -177,10 +198,10 @@ def github_jobs(
 def crawl_github(
     store: Store, repos: Sequence[str], *, client: GitHubClient, limit: int = 0,
     since: str = "", include_bots: bool = False, max_diff_bytes: int = 200_000,
-    filters: list[PullRequestFilter] | None = None,
+    filters: list[PullRequestFilter] | None = None, tasks: FiltersConfig | None = None,
     on_report: Callable[[CrawlReport], None] | None = None,
 ) -> list[CrawlReport]:
     """Crawl each repository in turn; one failing repository does not stop the others."""
     jobs = github_jobs(repos, client, limit=limit, since=since, include_bots=include_bots,
-                       max_diff_bytes=max_diff_bytes, filters=filters)
+                       max_diff_bytes=max_diff_bytes, filters=filters, tasks=tasks)
     return crawl_all(store, jobs, on_report=on_report)

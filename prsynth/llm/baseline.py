@@ -1,61 +1,90 @@
 """The offline baseline: a deterministic request (and rating) built from the PR text alone.
 
 No model is involved. It is what demos and tests use without a server, and it is
-labelled `offline-baseline` wherever its output goes; it is not LLM quality. It reads
-only the title, body, linked issues and changed paths (never the diff's added code, so
-it does not hand over the solution), and it skips any line of PR text that reads like
-an instruction to a model.
+labelled `offline-baseline` wherever its output goes; it is not LLM quality, but it is
+a fair floor (docs/architecture.md, "Offline baseline"):
+
+- a PR that closes an issue is asked for in the issue's own words;
+- otherwise the title is turned into a goal or a symptom ("Fix X dropping Y" becomes
+  "X keeps dropping Y"), never copied whole;
+- it names code (the most-changed source file, the function a hunk sits in), never a
+  changelog or a docs page, when the change is to code;
+- its length follows the size of the change;
+- its constraints come from the PR's own files, so no sentence is stock.
+
+It reads the title, body, linked issues, changed paths and the diff's hunk headers
+(existing function names), never the diff's added code, so it does not hand over the
+solution; and it skips any line of PR text that reads like an instruction to a model.
 """
 
 from __future__ import annotations
 
 import random
 import re
+from pathlib import PurePosixPath
 from typing import Any
 
 from prsynth.llm.personas import pick_variation
+from prsynth.text.diffs import file_diffs, path_kind
 from prsynth.text.injection import is_instruction
 
 # Sentences about the PR itself, not the problem: a request written before it cannot say them.
 SELF_REFERENCE = re.compile(
-    r"(?i)#\d+|https?://|\bbackport|\bthis (?:pr|pull request|change|patch|commit|writes)\b"
+    r"(?i)#\d+|https?://|\bbackport|\bthis (?:pr|pull request|change|patch|commit|writes|fix)\b"
+    r"|\[email\]|\[REDACTED|\b(?:i|we) (?:have )?(?:added|changed|updated|implemented|moved|"
+    r"refactored|made|replaced|removed|fixed)\b|\bimplementation\b|\bdiscussed\b|\bticket\b"
+    r"|\bhas been (?:updated|added|changed)\b|\bthe (?:related|linked) issue\b"
+    r"|\bI (?:did|have|'ve|also|just)\b|\badmittedly\b|\bthis (?:is|was) (?:my|a) first\b"
 )
 TITLE_PREFIX = re.compile(
     r"^\s*(?:\[[^\]]{1,20}\]\s*|(?:feat|fix|perf|docs?|chore|refactor|test|ci|build|style)"
-    r"(?:\([^)]{0,30}\))?!?:\s*|[A-Za-z]{1,12}:\s+)+"
+    r"(?:\([^)]{0,30}\))?!?:\s*|[A-Za-z]{1,12}:\s+|:[a-z_]+:\s*)+"
 )
+NOT_WORD_START = re.compile(r"^[^\w`'\"(\[]+")
 BUILD_PATH = re.compile(
     r"(?i)(^|/)(\.github|\.circleci|\.gitlab|ci)/|\.ya?ml$|(^|/)(Dockerfile|Makefile|"
     r"CMakeLists\.txt|setup\.cfg|pyproject\.toml|package\.json|Cargo\.toml|go\.mod|"
     r"[^/]+\.gemspec|build\.gradle(\.kts)?|\.pre-commit-config\.yaml)$"
 )
-VERBS = frozenset(
-    "accept add allow apply avoid bump cache check clamp clean clear convert correct create "
-    "deprecate detect document drop emit enable ensure escape expose extend extract fix "
-    "guard handle ignore implement improve include introduce keep let limit log make merge "
-    "move name normalize parse pass preserve prevent print raise read reduce refactor "
-    "reject remove rename reorder replace report require reset resolve respect restore "
-    "retry return reuse run show simplify skip sort speed split stop strip support switch "
-    "test tidy trim update upgrade use validate warn write harden tighten relax loosen cap "
-    "wrap unify mark flag load save send sync port migrate pin lock bound batch stream "
-    "fall lower raise bring teach let get turn treat".split()
+HUNK_FUNCTION = re.compile(
+    r"(?m)^@@[^@]*@@\s*(?:.*?\b(?:def|class|function|func|fn|interface|struct|impl|type)\s+"
+    r"([A-Za-z_$][\w$]*)|\s*(?:(?:export|async|public|private|protected|static|readonly)\s+)*"
+    r"([A-Za-z_$][\w$]*)\s*(?:<[^>]*>)?\()"
 )
+NOT_FUNCTIONS = frozenset({"if", "for", "while", "return", "switch", "catch", "with", "elif",
+                           "function", "super", "constructor", "test", "it", "describe"})
+# -ing words that introduce a clause rather than name what goes wrong ("... including retries").
+NOT_GERUNDS = frozenset({"including", "using", "regarding", "during", "according", "following",
+                         "concerning", "involving", "string", "thing", "nothing", "something",
+                         "setting", "settings", "warning", "warnings", "mapping", "pending",
+                         "padding", "encoding", "binding", "bindings", "typing", "logging",
+                         "routing", "caching", "parsing", "testing", "spacing"})
+PAST_TENSE = {"added": "add", "fixed": "fix", "updated": "update", "removed": "remove",
+              "improved": "improve", "changed": "change", "made": "make", "allowed": "allow",
+              "implemented": "implement", "introduced": "introduce", "dropped": "drop",
+              "adds": "add", "fixes": "fix", "updates": "update", "removes": "remove",
+              "improves": "improve", "changes": "change", "makes": "make", "allows": "allow",
+              "supports": "support", "ensures": "ensure", "uses": "use", "renamed": "rename",
+              "renames": "rename", "handled": "handle", "handles": "handle", "used": "use"}
 CODE_EXT = {".py": "Python", ".rs": "Rust", ".ts": "TypeScript", ".tsx": "TypeScript",
             ".js": "JavaScript", ".go": "Go", ".c": "C", ".h": "C", ".kt": "Kotlin",
             ".rb": "Ruby", ".java": "Java", ".cpp": "C++", ".cs": "C#", ".swift": "Swift"}
 TASK_WORDS = [
     ("performance", r"\b(speed|faster|slow|perf|performance|cache|caching|latency|quadratic|"
                     r"linear scan|index makes|memory)\b"),
-    ("refactor", r"\b(clean ?up|refactor|rename|simplif|no behaviou?r change|extract|tidy)\w*"),
+    ("refactor", r"\b(clean ?up|refactor|rename|simplif|no behaviou?r change|extract|tidy|"
+                 r"unify|reorganize|move)\w*"),
     ("bugfix", r"\b(fix|handle|crash|bug|error|wrong|broken|clamp|off by one|boundary|empty "
-               r"input|regression|fail|escape|accept|reject|invalid|panic)\w*"),
+               r"input|regression|fail|escape|accept|reject|invalid|panic|leak|hang)\w*"),
     ("feature", r"\b(add|support|option|configurable|allow|new|introduce|enable|flag)\w*"),
 ]
 
 
 def clean_title(title: str) -> str:
     title = re.sub(r"<[^>]{0,200}>", " ", title)
+    title = NOT_WORD_START.sub("", title.strip())
     title = TITLE_PREFIX.sub("", title)
+    title = NOT_WORD_START.sub("", title)
     title = re.sub(r"\s*\(#\d+\)\s*$", "", title)
     return " ".join(title.split()).rstrip(".")
 
@@ -63,12 +92,14 @@ def clean_title(title: str) -> str:
 def body_sentences(text: str, limit: int = 4) -> list[str]:
     """Prose sentences of a PR or issue body: no headings, lists, code, links or instructions."""
     text = re.sub(r"```.*?(```|$)", " ", text or "", flags=re.DOTALL)
+    text = re.sub(r"<!--.*?(-->|$)", " ", text, flags=re.DOTALL)
     kept = []
     for line in text.splitlines():
         stripped = line.strip()
         if (not stripped or stripped.startswith(("#", "-", "*", ">", "|", "<!--"))
                 or re.match(r"^\d+[.)]\s", stripped) or is_instruction(stripped)
-                or re.match(r"(?i)^(fixes|closes|resolves|refs?|see)\b", stripped)
+                or re.match(r"(?i)^(fixes|closes|resolves|refs?|see|co-authored|signed-off)\b",
+                            stripped)
                 or re.match(r"(?i)^(docs only|seen on version)", stripped)):
             continue
         kept.append(stripped)
@@ -132,29 +163,255 @@ def skills(context: dict[str, Any], kind: str) -> list[str]:
     return found[:6]
 
 
-def _area(context: dict[str, Any]) -> str:
-    code = [f["path"] for f in context.get("files", []) if f.get("kind") == "code"]
-    paths = code or [f["path"] for f in context.get("files", [])]
-    return paths[0] if paths else ""
+def source_files(context: dict[str, Any]) -> list[str]:
+    """Changed source files (not tests, docs, changelogs or build files), most-changed first."""
+    code = [f for f in context.get("files", []) if path_kind(f["path"]) == "code"
+            and not re.search(r"(?i)(^|/)(examples?|scripts?)/", f["path"])]
+    code.sort(key=lambda f: -(f["additions"] + f["deletions"]))
+    return [f["path"] for f in code]
+
+
+def changed_functions(diff: str) -> list[str]:
+    """Names of the existing functions or classes that the hunks of source files sit in
+    (read from the @@ headers, which show the enclosing definition)."""
+    seen: list[str] = []
+    for section in file_diffs(diff or ""):
+        if path_kind(section.path) != "code":
+            continue
+        for match in HUNK_FUNCTION.finditer(section.text):
+            name = match.group(1) or match.group(2)
+            if len(name) > 2 and name not in seen and name not in NOT_FUNCTIONS:
+                seen.append(name)
+    return seen
+
+
+def test_files(context: dict[str, Any]) -> list[str]:
+    return [f["path"] for f in context.get("files", []) if path_kind(f["path"]) == "test"]
+
+
+def _third_person(verb: str) -> str:
+    if verb.endswith(("s", "sh", "ch", "x", "z", "o")):
+        return verb + "es"
+    if verb.endswith("y") and verb[-2:-1] not in "aeiou":
+        return verb[:-1] + "ies"
+    return verb + "s"
+
+
+def _plural(subject: str) -> bool:
+    last = subject.strip("`'\" ").split(" ")[-1].lower() if subject.strip() else ""
+    return last.endswith("s") and not last.endswith(("ss", "us", "is"))
 
 
 def _lower_first(text: str) -> str:
+    if re.match(r"I\b", text):
+        return text
     if text[:1].isupper() and not text[1:2].isupper() and "_" not in text.split(" ")[0]:
         return text[0].lower() + text[1:]
     return text
 
 
-def goal_phrase(title: str) -> str:
-    """The title as something to do: "diff_tree: return early" → "return early in diff_tree",
-    "Clearer errors from X" → "give us clearer errors from X"."""
-    title = clean_title(title)
-    scope = re.match(r"^([\w./-]{2,40}):\s+(.+)$", title)
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def goal_statement(title: str, rng: random.Random) -> str:
+    """The title restated as a goal or symptom a developer would report, not copied.
+
+    "Fix X dropping Y when Z" → "X keeps dropping Y when Z"; "Add X" → "we need X";
+    "Don't throw E for R" → "it throws E for R, and it shouldn't"; "Make X Y" → "X
+    should Y"; "Allow X to Y" → "X can't Y yet". Anything else keeps its words in a
+    frame that asks for it.
+    """
+    text = clean_title(title)
+    scope = re.match(r"^([\w./-]{2,40}):\s+(.+)$", text)
+    area = ""
     if scope:
-        title = f"{scope.group(2)} in {scope.group(1)}"
-    words = title.lower().split()[:2]
-    if words and not any(w in VERBS for w in words):
-        title = f"{'give us' if words[0].endswith('er') else 'sort out'} {_lower_first(title)}"
-    return _lower_first(title) or "tidy this up"
+        area, text = scope.group(1), scope.group(2)
+    words = text.split()
+    if not words:
+        return "something here needs fixing"
+    verb, rest = words[0].lower(), " ".join(words[1:])
+    verb = PAST_TENSE.get(verb, verb)
+    rest = re.sub(r"^(?:support\s+for\s+)?(?:the|a|an)\s+", "", rest, flags=re.I)
+    where = f" in {area}" if area else ""
+    if verb in ("fix", "fixes", "fixed", "fixing", "correct", "corrects", "repair"):
+        gerund = re.match(r"^((?:\S+\s+){0,4}?\S+)\s+(being|not being|\w{3,}ing)\b(.*)$", rest)
+        if gerund and gerund.group(2).lower() not in NOT_GERUNDS \
+                and not re.search(r"\b(to|of|for|in|on|with)$", gerund.group(1)):
+            subject, action, tail = gerund.groups()
+            if subject.endswith(" not"):
+                subject = subject[:-4]
+                return f"{subject}{where} {'aren' if _plural(subject) else 'isn'}'t {action}{tail}"
+            keep = "keep" if _plural(subject) else "keeps"
+            return f"{subject}{where} {keep} {action}{tail}"
+        rest = re.sub(r"^(?:bug|issue|problem|error)s?\s+(?:with|in|on|involving|where|when)\s+",
+                      "", rest, flags=re.I)
+        return rng.choice([f"there's a bug{where}: {_lower_first(rest)}",
+                           f"{_lower_first(rest)}{where} is broken",
+                           f"something is wrong with {_lower_first(rest)}{where}",
+                           f"{_lower_first(rest)}{where} doesn't work the way it should"])
+    if verb in ("don't", "dont", "do", "stop", "avoid", "never", "prevent") and rest:
+        rest = re.sub(r"^not\s+", "", rest, flags=re.I) if verb == "do" else rest
+        first, _, tail = rest.partition(" ")
+        if verb in ("don't", "dont", "do", "never"):
+            return f"it {_third_person(first.lower())} {tail}{where}, and it shouldn't".replace(
+                "  ", " ")
+        return f"{_lower_first(rest)}{where} happens and it shouldn't"
+    if verb in ("add", "introduce", "implement", "create", "expose", "provide"):
+        return rng.choice([f"we need {rest}{where}", f"there's no {rest}{where} yet",
+                           f"it would help to have {rest}{where}",
+                           f"{rest}{where} is missing"])
+    if verb in ("support", "supports"):
+        return f"{rest}{where} isn't supported yet"
+    if verb in ("allow", "allows", "let", "permit", "enable"):
+        to = re.match(r"^(.+?)\s+to\s+(.+)$", rest)
+        if to:
+            return f"{to.group(1)}{where} can't {to.group(2)} yet"
+        return f"{rest}{where} isn't possible right now"
+    if verb in ("make", "makes"):
+        return f"{rest}{where} — that's how it should behave, and it doesn't yet"
+    if verb in ("ensure", "ensures"):
+        return f"{rest}{where} should hold but doesn't today"
+    if verb in ("improve", "improves", "clarify", "enhance", "better"):
+        return rng.choice([f"{rest}{where} could be a lot better", f"{rest}{where} is confusing",
+                           f"{rest}{where} needs work"])
+    if verb in ("remove", "removes", "drop", "drops", "delete", "deprecate"):
+        return f"{rest}{where} should go" if verb != "deprecate" else \
+            f"{rest}{where} should be deprecated"
+    if verb in ("rename", "renames"):
+        return f"{rest.replace(' to ', ' should be called ', 1)}{where}"
+    if verb in ("update", "updates", "change", "changes", "use", "uses", "switch", "replace",
+                "refactor", "simplify", "cleanup", "clean", "move", "convert", "rewrite"):
+        return rng.choice([f"the code around {_lower_first(rest)}{where} needs rework",
+                           f"{_lower_first(rest)}{where} needs attention"])
+    if verb.isalpha() and rest and verb not in ("the", "a", "an", "more", "better", "new"):
+        doing = _gerund(verb)
+        return rng.choice([f"can you look into {doing} {rest}{where}",
+                           f"we should get to {doing} {rest}{where}",
+                           f"{doing} {rest}{where} is overdue"])
+    return rng.choice([f"{_lower_first(text)}{where} needs sorting out",
+                       f"about {_lower_first(text)}{where}: it needs doing",
+                       f"{_lower_first(text)}{where} still isn't right"])
+
+
+def _gerund(verb: str) -> str:
+    if verb.endswith("ie"):
+        return verb[:-2] + "ying"
+    if verb.endswith("e") and not verb.endswith(("ee", "ye", "oe")):
+        return verb[:-1] + "ing"
+    if re.search(r"[^aeiou][aeiou][bdgmnprt]$", verb) and len(verb) <= 4:
+        return verb + verb[-1] + "ing"
+    return verb + "ing"
+
+
+def _constraints(context: dict[str, Any], kind: str, rng: random.Random) -> list[str]:
+    """Requirements drawn from the PR's own files, phrased in one of several ways each."""
+    tests = test_files(context)
+    functions = changed_functions(context.get("diff", ""))
+    changed = {f["path"] for f in context.get("files", [])}
+    found = []
+    if tests:
+        target = rng.choice(tests)
+        found.append(rng.choice([
+            f"Add a test in {target}.", f"Cover it in {target}.",
+            f"There should be a test for this in {target}.",
+            f"Put a regression test in {target}." if kind == "bugfix"
+            else f"Test it in {target}.",
+            f"{target} is where the test goes.", f"Extend {target} to check it.",
+            f"I want {target} to prove it works.", f"Include a case in {target}.",
+        ]))
+    if functions and kind in ("bugfix", "refactor", "performance"):
+        name = rng.choice(functions[:3])
+        found.append(rng.choice([
+            f"Keep `{name}`'s signature as it is.", f"Don't change how `{name}` is called.",
+            f"`{name}` must keep working for existing callers.",
+            f"Callers of `{name}` shouldn't need changes.",
+            f"`{name}` keeps its public behaviour otherwise.",
+        ]))
+    docs = [p for p in changed if re.search(r"(?i)(readme|(^|/)docs?/)", p)]
+    if docs and kind == "feature":
+        page = rng.choice(sorted(docs))
+        found.append(rng.choice([f"Document it in {page}.", f"Update {page} too.",
+                                 f"{page} should mention it.", f"Add a note to {page}.",
+                                 f"Describe it in {page}.", f"Keep {page} in sync.",
+                                 f"{page} needs an example of it.",
+                                 f"Say how to use it in {page}."]))
+    changelog = [p for p in changed if re.search(r"(?i)(^|/)(CHANGE(S|LOG)|HISTORY)", p)]
+    if changelog:
+        found.append(rng.choice([f"Add an entry to {changelog[0]}.",
+                                 f"Note it in {changelog[0]}.",
+                                 f"{changelog[0]} needs a line about it.",
+                                 f"Mention the change in {changelog[0]}.",
+                                 f"Don't forget {changelog[0]}.",
+                                 f"Log it in {changelog[0]} under the next version.",
+                                 f"A {changelog[0]} entry is expected."]))
+    return found
+
+
+_OPENERS = {
+    "terse_maintainer": ["", "", "pls: ", "todo: ", "quick one: ", "nit: ", "fyi "],
+    "new_contributor": ["Hi! I noticed that ", "I'm still finding my way around, but ",
+                        "Hello, it looks like ", "Not sure if I'm missing something, but ",
+                        "First time here: ", "Apologies if this is known, but "],
+    "on_call": ["Urgent-ish: ", "This just bit us: ", "Heads up, ", "Seeing this in CI: ",
+                "Paged for this: ", "Blocking a deploy: "],
+    "app_developer": ["In our app ", "From the user side: ", "We depend on this and ",
+                      "Downstream we noticed ", "Our integration tests show that ",
+                      "As a user of the library: "],
+    "senior_reviewer": ["", "Context: ", "Observed: ", "Background: ", "Problem: "],
+}
+_ASKS = {
+    "terse_maintainer": ["Fix it.", "Sort it out.", "Handle it.", "Can you do this?", "",
+                         "Go ahead.", "Take it.", "Do it properly."],
+    "new_contributor": ["Could you take a look and fix it?", "Would you be able to help?",
+                        "Can you work on this?", "Could you sort this out, please?",
+                        "Would you mind handling it?", "Could you help me get this done?",
+                        "Any chance you could take this on?"],
+    "on_call": ["Need this fixed quickly.", "Please fix asap.", "Can you get on this?",
+                "Please sort this out today.", "Needs to land before the next release.",
+                "Quick turnaround please.", "Top priority for today."],
+    "app_developer": ["Could you handle this in the library?", "Please make this work.",
+                      "That would unblock us.", "Can you take care of it?",
+                      "We'd rather not patch around it on our side.",
+                      "A fix in the library would help a lot.", "Can this be done upstream?"],
+    "senior_reviewer": ["Please take this on.", "I'd like this handled properly.",
+                        "Can you make the change?", "Please work on this.",
+                        "Make the change with care.", "Handle it end to end, please.",
+                        "Own this one, please."],
+}
+_CLOSERS = {
+    "terse_maintainer": ["", "", "Thanks.", "ty", "cheers"],
+    "new_contributor": ["Thanks a lot!", "Let me know if anything is unclear.", "Thank you!",
+                        "Happy to answer questions.", "Thanks in advance!", ""],
+    "on_call": ["Ping me when it's done.", "", "Thanks.", "Keep me posted.",
+                "Tell me when it's in."],
+    "app_developer": ["Thanks!", "Much appreciated.", "", "Thanks for maintaining this.",
+                      "Happy to test a branch."],
+    "senior_reviewer": ["Keep the diff focused.", "Run the whole test suite before you finish.",
+                        "Small, reviewable commits please.", "", "Explain any trade-offs.",
+                        "Don't touch unrelated code."],
+}
+_HEADINGS = ["Requirements:", "What I need:", "Constraints:", "Please make sure:", "Checklist:",
+             "Notes:", "Acceptance criteria:", "Must haves:", "Details:", "To be done:",
+             "Expectations:", "Scope:", "Definition of done:", "In short:", "Must-dos:",
+             "Things to cover:", "Ground rules:", "Please ensure:", "Points to handle:",
+             "Before you finish:", "List of asks:"]
+
+
+def _where(path: str, functions: list[str], rng: random.Random) -> str:
+    if not path:
+        return ""
+    function = functions[0] if functions and rng.random() < 0.5 else ""
+    if function:
+        return rng.choice([f" The code is around `{function}` in {path}.",
+                           f" Start from `{function}` ({path}).",
+                           f" Look at `{function}` in {path}.",
+                           f" I think `{function}` in {path} is where it goes wrong.",
+                           f" `{function}` ({path}) is the place to start."])
+    return rng.choice([f" It lives in {path}.", f" See {path}.",
+                       f" The relevant code is in {path}.", f" Probably {path}.",
+                       f" Most of it should be in {path}.", f" Check {path} first.",
+                       f" {path} is the main suspect."])
 
 
 def baseline_request(context: dict[str, Any]) -> dict[str, Any]:
@@ -164,113 +421,84 @@ def baseline_request(context: dict[str, Any]) -> dict[str, Any]:
     persona = context.get("persona") or pick_variation(pr["id"])[0]
     length = context.get("length") or pick_variation(pr["id"])[1]
     kind = task_type(context)
-    goal = goal_phrase(pr["title"])
-    facts = body_sentences(pr.get("body", ""))
-    for issue in pr.get("linked_issues", []):
-        facts += [s for s in body_sentences(issue.get("body", ""), 2) if s not in facts]
-    steps = steps_to_reproduce(pr.get("body", ""))
-    area = _area(context)
-    has_tests = any(f.get("kind") == "test" for f in context.get("files", []))
-    said = " ".join(facts).lower()
-    constraints = [c for c in _constraints(kind, has_tests, rng)
-                   if not ("behaviour change" in c.lower() and "behaviour change" in said)]
+    issues = [i for i in pr.get("linked_issues", []) if i.get("title") or i.get("body")]
+    facts: list[str] = []
+    if issues:
+        # A closed issue is a real user's request: its words are the basis.
+        issue = issues[0]
+        goal = clean_title(str(issue.get("title", ""))) or goal_statement(pr["title"], rng)
+        for item in issues:
+            facts += [s for s in body_sentences(str(item.get("body", "")), 3) if s not in facts]
+    else:
+        goal = goal_statement(pr["title"], rng)
+    facts += [s for s in body_sentences(pr.get("body", "")) if s not in facts]
+    steps = steps_to_reproduce(" ".join([pr.get("body", "")] +
+                                        [str(i.get("body", "")) for i in issues]))
+    code = source_files(context)
+    functions = changed_functions(context.get("diff", ""))
+    constraints = _constraints(context, kind, rng)
     opener = rng.choice(_OPENERS[persona])
-    asks = "you" in opener.lower() and opener.rstrip().endswith(("you", "please", "me"))
-    where = rng.choice([f" in {area}", f" (it's in {area})", f" — see {area}", ""]) if area else ""
-    stop = "?" if asks else "."
+    first = (opener + (goal if opener else _upper_first(goal))).rstrip(" .")
+    ask = rng.choice(_ASKS[persona])
+    where = _where(code[0] if code else "", functions, rng)
+    # The ask and the pointer to the code join the first sentence as often as not, so no
+    # sentence of theirs recurs across many requests.
+    if ask and rng.random() < 0.5:
+        first, ask = f"{first} — {_lower_first(ask)}", ""
+    else:
+        first += "."
+    if where and first.endswith(".") and rng.random() < 0.5:
+        first, where = f"{first[:-1]}; {_lower_first(where.strip())}", ""
 
     if length == "one_liner":
-        tail = rng.choice(["", f", {constraints[0].lower().rstrip('.')}"]) if constraints else ""
-        query = f"{opener}{goal}{where}{tail}{stop}"
+        query = f"{first} {ask}".strip()
     else:
-        parts = [f"{opener}{goal}{where}{stop}"]
+        parts = [first]
         if facts:
             parts.append(" ".join(facts[: 1 if length == "short" else 3]))
-        closer = rng.choice(_CLOSERS[persona])
+        parts.append(where.strip())
+        parts.append(ask)
         if length == "short":
-            parts.append(constraints[0] if constraints else "")
+            parts += constraints[:1]
         elif length == "detailed":
             if steps:
                 parts.append("To reproduce: " + "; ".join(s.rstrip(".") for s in steps) + ".")
-            parts.append("\n\nRequirements:\n" + "\n".join(f"- {c}" for c in constraints))
+            if constraints:
+                heading = rng.choice(_HEADINGS)
+                parts.append(f"\n\n{heading}\n" + "\n".join(f"- {c}" for c in constraints))
+            closer = rng.choice(_CLOSERS[persona])
             parts.append(f"\n\n{closer}" if closer else "")
         else:
-            parts += [" ".join(constraints), closer]
+            parts += constraints[:2]
+            parts.append(rng.choice(_CLOSERS[persona]))
         query = " ".join(p for p in parts if p).replace(" \n", "\n").strip()
     query = re.sub(r"[ \t]+", " ", query)
-    return {"query": query[0].upper() + query[1:], "task_type": kind,
+    return {"query": _upper_first(query), "task_type": kind,
             "difficulty": difficulty(context), "skills": skills(context, kind)}
 
 
-def _constraints(kind: str, has_tests: bool, rng: random.Random) -> list[str]:
-    base = {
-        "bugfix": ["Don't change the behaviour for valid input.",
-                   "Keep the public signature as it is."],
-        "feature": ["Keep the current default behaviour unchanged.",
-                    "Document the new option where the others are documented."],
-        "refactor": ["No behaviour change: the existing tests must pass untouched.",
-                     "Keep the public API exactly as it is."],
-        "performance": ["Results must stay identical, only faster.",
-                        "Show a rough before/after timing on a large input."],
-        "docs": ["Match the tone and format of the existing docs.", "Keep it short."],
-        "tests": ["Don't change the code under test.", "Keep the tests fast."],
-        "build": ["Don't touch the library code.", "Keep the existing jobs working."],
-    }.get(kind, ["Keep the change small."])
-    chosen = rng.sample(base, k=len(base))
-    if has_tests and kind not in ("docs", "build", "tests", "refactor"):
-        chosen.insert(0, rng.choice(["Add a regression test for it.", "Cover it with a test.",
-                                     "Please add a test that fails before the fix."
-                                     if kind == "bugfix" else "Add a test for it."]))
-    return chosen
-
-
-_OPENERS = {
-    "terse_maintainer": ["", "", "pls ", "todo: "],
-    "new_contributor": ["Hi! Could you help me ", "I'm still finding my way around this repo — "
-                        "can you ", "Could you please "],
-    "on_call": ["Urgent-ish: ", "This just bit us: ", "Need a quick fix: "],
-    "app_developer": ["In our app we need you to ", "From the user side: please ",
-                      "We depend on this — please "],
-    "senior_reviewer": ["Please ", "I'd like you to ", "Task: "],
-}
-_CLOSERS = {
-    "terse_maintainer": ["", "Thanks."],
-    "new_contributor": ["Thanks a lot!", "Let me know if anything is unclear."],
-    "on_call": ["Ping me when it's done.", ""],
-    "app_developer": ["Thanks!", "That would unblock us."],
-    "senior_reviewer": ["Keep the diff focused.", "Run the full test suite before you finish."],
-}
-
-
 def baseline_judgement(context: dict[str, Any]) -> dict[str, Any]:
-    """A judge answer (rating 1-10, reason) from simple, visible features of the request."""
+    """A judge answer (the 1-5 rubric, a 1-10 rating, a reason) from simple, visible
+    features of the request and its PR."""
     query = context.get("query", "")
     words = len(query.split())
     leakage = float(context.get("leakage", 0.0) or 0.0)
     title_terms = {w.lower() for w in re.findall(r"[A-Za-z_]{4,}", context["pr"]["title"])}
     named = sum(1 for w in title_terms if w in query.lower())
-    score = 5.0
-    reasons = []
-    if words < 6:
-        score -= 2
-        reasons.append("very short")
-    elif words > 25:
-        score += 1
-        reasons.append("gives context")
-    if title_terms and named / len(title_terms) >= 0.5:
-        score += 1.5
-        reasons.append("states the goal")
-    else:
-        score -= 1
-        reasons.append("goal only loosely stated")
-    if re.search(r"(?i)\b(test|don't|keep|must|without)\b", query):
-        score += 1
-        reasons.append("has constraints")
-    if leakage > 0.3:
-        score -= 3 * leakage
-        reasons.append("names the solution's new identifiers")
+    files = context.get("files", [])
+    has_tests = any(path_kind(f["path"]) == "test" for f in files)
+    code_named = any(PurePosixPath(f["path"]).name in query or
+                     PurePosixPath(f["path"]).stem in query for f in files)
+    scores = {
+        "realism": 2 if words < 6 else 4 if words <= 150 else 3,
+        "specificity": min(5, 2 + int(code_named) + int("`" in query) + int(words > 25)),
+        "agreement": 4 if title_terms and named / len(title_terms) >= 0.5 else 2,
+        "verifiability": 4 if has_tests else 2,
+        "leakage": 5 if leakage <= 0.1 else 3 if leakage <= 0.4 else 1,
+    }
     if is_instruction(query):
-        score = 1
-        reasons.append("contains injected instructions")
-    rating = max(1, min(10, round(score)))
-    return {"rating": rating, "reason": "offline heuristic: " + ", ".join(reasons)}
+        scores = dict.fromkeys(scores, 1)
+    weakest = min(scores, key=lambda name: (scores[name], name))
+    mean = sum(scores.values()) / len(scores)
+    return {**scores, "rating": max(1, min(10, round(1 + 9 * (mean - 1) / 4))),
+            "reason": f"offline heuristic: weakest is {weakest}"}

@@ -21,7 +21,17 @@ LENGTHS = {
 }
 
 
-def pick_variation(pr_id: str) -> tuple[str, str]:
-    """(persona, length) for a PR: spread evenly and the same on every run."""
+# Changed lines (code and tests) → the lengths a request for a change that size takes.
+LENGTH_BY_SIZE = ((30, ("one_liner", "short")), (120, ("short", "paragraph")),
+                  (400, ("paragraph", "detailed")), (10**9, ("detailed",)))
+
+
+def pick_variation(pr_id: str, changed_lines: int | None = None) -> tuple[str, str]:
+    """(persona, length) for a PR, the same on every run: personas spread evenly, and the
+    length follows the size of the change when it is known."""
     digest = hashlib.sha256(pr_id.encode("utf-8")).digest()
-    return (list(PERSONAS)[digest[0] % len(PERSONAS)], list(LENGTHS)[digest[1] % len(LENGTHS)])
+    persona = list(PERSONAS)[digest[0] % len(PERSONAS)]
+    if changed_lines is None:
+        return persona, list(LENGTHS)[digest[1] % len(LENGTHS)]
+    choices = next(lengths for limit, lengths in LENGTH_BY_SIZE if changed_lines <= limit)
+    return persona, choices[digest[1] % len(choices)]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,23 +57,36 @@ class Constraints:
     per_repo_cap: int = 0
     per_cluster_cap: int = 0
     pinned: Sequence[int] = ()
+    # Task-type quotas: a group code per item and the most items each group may have.
+    task_types: Sequence[int] | None = None
+    task_type_caps: Mapping[int, int] = field(default_factory=dict)
 
 
 class _Caps:
-    """Counts per group; `blocked` marks every item whose repository or cluster is full."""
+    """Counts per group; `blocked` marks every item whose repository, cluster or task-type
+    group is full."""
 
     def __init__(self, constraints: Constraints, n: int) -> None:
-        self.groups = []
+        self.groups: list[tuple[np.ndarray, Callable[[int], int], dict]] = []
         self.blocked = np.zeros(n, dtype=bool)
         for labels, cap, what in (
             (constraints.repos, constraints.per_repo_cap, "repository"),
             (constraints.clusters, constraints.per_cluster_cap, "cluster"),
         ):
             if cap and labels is not None:
-                codes = np.asarray(labels)
-                if codes.shape[0] != n:
-                    raise ValueError(f"{what} labels: {codes.shape[0]} for {n} items")
-                self.groups.append((codes, cap, {}))
+                self._add(labels, lambda _code, cap=cap: cap, n, what)
+        if constraints.task_type_caps and constraints.task_types is not None:
+            caps = dict(constraints.task_type_caps)
+            self._add(constraints.task_types, lambda code: caps.get(int(code), n), n, "task type")
+
+    def _add(self, labels: Sequence[int], cap: Callable[[int], int], n: int, what: str) -> None:
+        codes = np.asarray(labels)
+        if codes.shape[0] != n:
+            raise ValueError(f"{what} labels: {codes.shape[0]} for {n} items")
+        self.groups.append((codes, cap, {}))
+        for code in np.unique(codes):
+            if cap(code) <= 0:
+                self.blocked |= codes == code
 
     def allows(self, j: int) -> bool:
         return not self.blocked[j]
@@ -81,7 +94,7 @@ class _Caps:
     def take(self, j: int) -> None:
         for codes, cap, counts in self.groups:
             counts[codes[j]] = counts.get(codes[j], 0) + 1
-            if counts[codes[j]] >= cap:
+            if counts[codes[j]] >= cap(codes[j]):
                 self.blocked |= codes == codes[j]
 
 
@@ -113,6 +126,15 @@ def check_request(n: int, k: int, constraints: Constraints) -> None:
                     f"{flag} {cap} allows at most {possible} items over {len(sizes)} groups, "
                     f"fewer than --k {k}; raise the cap or lower --k"
                 )
+    if constraints.task_type_caps and constraints.task_types is not None:
+        codes, sizes = np.unique(np.asarray(constraints.task_types), return_counts=True)
+        possible = sum(min(int(size), constraints.task_type_caps.get(int(code), n))
+                       for code, size in zip(codes, sizes, strict=True))
+        if possible < k:
+            raise SelectionError(
+                f"the task-type quotas allow at most {possible} items from these candidates, "
+                f"fewer than --k {k}; change --quota or lower --k"
+            )
 
 
 def _tie_order(n: int, seed: int) -> np.ndarray:

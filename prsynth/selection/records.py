@@ -9,7 +9,9 @@ from typing import Any
 from prsynth.errors import ConfigError, MissingStageError
 from prsynth.records import Selected
 from prsynth.store import Store
-from prsynth.text.diffs import split_patch
+from prsynth.text.diffs import file_diffs, split_patch, test_names
+from prsynth.text.personal import scrub_pr
+from prsynth.text.redact import redact_pr
 
 
 def selected_records(store: Store, selection: dict[str, Any]) -> list[dict[str, Any]]:
@@ -20,6 +22,8 @@ def selected_records(store: Store, selection: dict[str, Any]) -> list[dict[str, 
 def build_records(store: Store, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The Selected records for selection items (rank, query_id, quality, cluster, why)."""
     labels = store.cluster_labels()
+    ratings = store.judge_ratings()
+    repo_info = {}
     records = []
     for item in items:
         query = store.get_query(item["query_id"])
@@ -31,6 +35,12 @@ def build_records(store: Store, items: list[dict[str, Any]]) -> list[dict[str, A
         pr = store.get_pr(query.pr_id)
         patch, test_patch = split_patch(pr.diff if pr else "")
         cluster = item.get("cluster")
+        clean = scrub_pr(redact_pr(pr)) if pr else None
+        if pr and pr.repo not in repo_info:
+            repo_info[pr.repo] = store.repo_info(pr.repo) or {}
+        info = repo_info.get(pr.repo, {}) if pr else {}
+        rating, reason = ratings.get(query.id, (None, ""))
+        stored = store.query_score(query.id)
         records.append(Selected(
             rank=item["rank"], query_id=query.id, query=query.query, pr_id=query.pr_id,
             repo=pr.repo if pr else "", pr_url=pr.url if pr else "",
@@ -40,6 +50,16 @@ def build_records(store: Store, items: list[dict[str, Any]]) -> list[dict[str, A
             quality=item["quality"], why=item["why"],
             task_type=str(query.fields.get("task_type", "")),
             difficulty=str(query.fields.get("difficulty", "")),
+            title=clean.title if clean else "", body=clean.body if clean else "",
+            linked_issues=clean.linked_issues if clean else [],
+            language=(pr.repo_language if pr else "") or info.get("language", ""),
+            license=(pr.license if pr else "") or info.get("license", ""),
+            merged_at=pr.merged_at if pr else "",
+            modified_files=[s.path for s in file_diffs(patch)],
+            test_files=[s.path for s in file_diffs(test_patch)],
+            test_names=test_names(test_patch), prompt=query.prompt, model=query.model,
+            judge_score=rating, judge_reason=reason or "",
+            score_breakdown=dict(stored[1]) if stored else {},
         ).to_dict())
     return records
 

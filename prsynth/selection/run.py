@@ -21,6 +21,14 @@ from prsynth.selection.methods import (
     random_coverage,
     select_diverse,
 )
+from prsynth.selection.policy import (
+    AUTO,
+    nearest_pick_counts,
+    parse_quotas,
+    quota_groups,
+    repo_cap,
+    why_sentence,
+)
 from prsynth.selection.records import build_records
 from prsynth.stages.registry import bring_up_to_date
 from prsynth.store import Store
@@ -40,9 +48,11 @@ def check_select(options: SelectConfig) -> None:
         raise ConfigError(f"--min-quality {options.min_quality} must be in [0, 1]")
     if not options.quality_weight >= 0:
         raise ConfigError(f"--quality-weight {options.quality_weight} must be 0 or more")
+    repo_cap(options.per_repo_cap, [], options.k)  # "auto" or a number
+    parse_quotas(options.quotas)
     for flag, cap in (("--per-repo-cap", options.per_repo_cap),
                       ("--per-cluster-cap", options.per_cluster_cap)):
-        if cap < 0:
+        if cap != AUTO and int(cap) < 0:
             raise ConfigError(f"{flag} {cap} must be 0 (no cap) or more")
     if options.neighbours < 1:
         raise ConfigError(f"config key 'select.neighbours' must be at least 1, got "
@@ -60,6 +70,7 @@ class Candidates:
     clusters: list[int]
     pinned: list[int]
     excluded: dict[str, int] = field(default_factory=dict)
+    task_types: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -72,14 +83,19 @@ class SelectionResult:
 
 
 def gather_candidates(store: Store, config: Config, min_quality: float) -> Candidates:
-    """Non-duplicate, non-rejected queries at or above `min_quality`, plus every pinned one."""
+    """Task-worthy, non-duplicate, non-rejected queries at or above `min_quality`, plus every
+    pinned one. A query whose PR the crawl filters dropped after it was stored (not a
+    coding task) is never a candidate."""
     model = config.embed.model
     ids, vectors = store.query_vectors(model)
     scores = store.query_scores()
     clusters = store.clusters()
     duplicates = store.duplicate_query_ids()
     marks = store.marks()
-    repos = {s.query_id: s.repo for s in store.query_sources()}
+    sources = store.query_sources()
+    repos = {s.query_id: s.repo for s in sources}
+    not_tasks = store.task_dropped_pr_ids()
+    not_task_queries = {s.query_id for s in sources if s.pr_id in not_tasks}
     excluded: Counter[str] = Counter()
     keep = []
     for row, query_id in enumerate(ids):
@@ -88,6 +104,8 @@ def gather_candidates(store: Store, config: Config, min_quality: float) -> Candi
             excluded["rejected"] += 1
         elif mark == "pin":
             keep.append(row)
+        elif query_id in not_task_queries:
+            excluded["not_a_task"] += 1
         elif query_id in duplicates:
             excluded["duplicate"] += 1
         elif scores.get(query_id, 0.0) < min_quality:
@@ -95,7 +113,9 @@ def gather_candidates(store: Store, config: Config, min_quality: float) -> Candi
         else:
             keep.append(row)
     kept_ids = [ids[row] for row in keep]
+    types = store.query_task_types()
     return Candidates(
+        task_types=[types.get(q, "") or "unknown" for q in kept_ids],
         ids=kept_ids, vectors=vectors[keep] if keep else np.zeros((0, 1), np.float32),
         quality=np.array([scores.get(q, 0.0) for q in kept_ids], dtype=np.float64),
         repos=[repos.get(q, "") for q in kept_ids],
@@ -123,10 +143,14 @@ def select_queries(
             "no candidates left to select from (all duplicates, rejected or below "
             "--min-quality); lower --min-quality or clear marks with `prsynth mark --clear`"
         )
+    per_repo = repo_cap(options.per_repo_cap, pool.repos, options.k)
+    quotas = parse_quotas(options.quotas)
+    type_codes, type_caps, _ = quota_groups(pool.task_types, quotas, options.k)
     constraints = Constraints(
         repos=_codes(pool.repos), clusters=_codes(pool.clusters),
-        per_repo_cap=options.per_repo_cap, per_cluster_cap=options.per_cluster_cap,
-        pinned=pool.pinned,
+        per_repo_cap=per_repo, per_cluster_cap=options.per_cluster_cap,
+        pinned=pool.pinned, task_types=type_codes if quotas else None,
+        task_type_caps=type_caps if quotas else {},
     )
     picks = select_diverse(
         options.method, pool.vectors, pool.quality, options.k, constraints=constraints,
@@ -142,8 +166,12 @@ def select_queries(
         for rank, p in enumerate(picks, 1)
     ]
     chosen = [p.index for p in picks]
+    explain_picks(store, items, pool, chosen, options.method)
     records = build_records(store, items)
     summary = summarize(records, pool, chosen, options.seed)
+    summary["per_repo_cap"] = per_repo
+    if quotas:
+        summary["quotas"] = quotas
     latest = store.latest_selection()
     number = latest["id"] + 1 if latest else 1
     while not name and store.find_selection(f"selection-{number}"):
@@ -156,6 +184,23 @@ def select_queries(
     )
     log.info("stored selection %s (%d items)", name, len(items))
     return SelectionResult(selection_id, name, records, summary, stages_run)
+
+
+def explain_picks(store: Store, items: list[dict[str, Any]], pool: Candidates,
+                  chosen: list[int], method: str) -> None:
+    """Give each item's `why` a readable `reason` beside its numbers (and `covers`: how
+    many candidates have it as their closest pick)."""
+    labels = store.cluster_labels()
+    covers = nearest_pick_counts(pool.vectors, chosen)
+    order = np.argsort(-pool.quality, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(1, len(order) + 1)
+    for item, index, count in zip(items, chosen, covers, strict=True):
+        item["why"]["covers"] = int(count)
+        label = labels.get(item["cluster"], "") if item["cluster"] is not None else ""
+        item["why"]["reason"] = why_sentence(
+            item, covers=int(count), candidates=len(pool.ids), label=label,
+            quality_rank=int(rank[index]), method=method)
 
 
 def summarize(

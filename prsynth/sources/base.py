@@ -38,6 +38,8 @@ class CrawlReport:
     skipped: Counter[str] = field(default_factory=Counter)
     bad_lines: list[BadLine] = field(default_factory=list)
     redacted: int = 0  # stored PRs in which secrets were replaced by placeholders
+    # PRs stored earlier that the filters drop now (left out of synth and select)
+    rechecked: Counter[str] = field(default_factory=Counter)
     error: str = ""
     exit_code: int = 0  # of the error: 2 bad input, 3 request budget spent, else 1
     requests: int = 0  # API requests this source used
@@ -51,7 +53,7 @@ class CrawlReport:
         return {
             "source": self.source, "new": self.new, "updated": self.updated,
             "unchanged": self.unchanged, "skipped": dict(sorted(self.skipped.items())),
-            "redacted": self.redacted,
+            "redacted": self.redacted, "rechecked": dict(sorted(self.rechecked.items())),
             "bad_lines": [{"line": b.line, "reason": b.reason} for b in self.bad_lines],
             "error": self.error, "requests": self.requests,
             "rate_limit_left": self.rate_limit_left,
@@ -64,6 +66,9 @@ class CrawlReport:
             line += f", {len(self.bad_lines)} bad lines"
         if self.redacted:
             line += f", secrets redacted in {self.redacted}"
+        if self.rechecked:
+            now = ", ".join(f"{n} {r}" for r, n in sorted(self.rechecked.items()))
+            line += f"; stored before, dropped now: {now}"
         if self.requests:
             left = "unknown" if self.rate_limit_left is None else self.rate_limit_left
             line += f"; {self.requests} requests, rate limit {left} left"

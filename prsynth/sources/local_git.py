@@ -29,10 +29,18 @@ import git
 from prsynth.crawl.filters import PullRequestFilter
 from prsynth.errors import ConfigError, SourceError
 from prsynth.progress import Progress
-from prsynth.records import FileChange, PullRequest, Unreadable, check_repo_name, is_bot
+from prsynth.records import (
+    FileChange,
+    PullRequest,
+    Unreadable,
+    check_repo_name,
+    is_bot,
+    is_bot_branch,
+)
 from prsynth.sources.base import CrawlReport
 from prsynth.store import Store
 from prsynth.text.diffs import section_status, truncate_diff
+from prsynth.text.personal import signed_off_by_bot
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +67,8 @@ class PrCommit:
     merge_sha: str
     base_sha: str
     head_sha: str
+    branch: str = ""  # the PR's head branch, when the merge subject names it
+    head_author: str = ""  # author of the PR's head commit
 
 
 class LocalGitSource:
@@ -112,6 +122,7 @@ class LocalGitSource:
         # decoded shown as U+FFFD.
         out = raw.decode("utf-8", "replace")
         parents: dict[str, list[str]] = {}
+        authors: dict[str, str] = {}
         rows = []
         for record in out.split(RECORD_END):
             record = record.lstrip("\n")
@@ -119,6 +130,7 @@ class LocalGitSource:
                 continue
             sha, parent_list, author, date, message = record.split(FIELD_SEP, 4)
             parents[sha] = parent_list.split()
+            authors[sha] = author
             rows.append((sha, parents[sha], author, date, message))
         graph = CommitGraph(parents)
         found: dict[int, PrCommit] = {}
@@ -126,6 +138,7 @@ class LocalGitSource:
             pr = _pr_commit(sha, pars, author, date, message, graph)
             if pr is None or pr.number in found:
                 continue  # the newest commit naming #N wins; older ones are cherry-picks
+            pr.head_author = authors.get(pr.head_sha, "")
             if self.since and (not pr.merged_at or _parse_date(pr.merged_at) < self.since):
                 continue
             found[pr.number] = pr
@@ -159,11 +172,18 @@ class LocalGitSource:
         if report.new:
             store.put_repo(self.repo_name, license=self.license)
 
+    @staticmethod
+    def _by_bot(c: PrCommit) -> bool:
+        """The author of a merge-button merge is the branch's owner ("pallets"), so a bot's
+        PR shows in its branch name, its head commit's author or a bot's sign-off."""
+        return (is_bot(c.author) or is_bot(c.head_author) or is_bot_branch(c.branch)
+                or signed_off_by_bot(c.body))
+
     def _record(self, c: PrCommit, files: list[FileChange], diff: str) -> PullRequest:
         diff, truncated = truncate_diff(diff, self.max_diff_bytes)
         return PullRequest(
             repo=self.repo_name, number=c.number, title=c.title, body=c.body, author=c.author,
-            author_is_bot=is_bot(c.author), merged_at=c.merged_at, base_sha=c.base_sha,
+            author_is_bot=self._by_bot(c), merged_at=c.merged_at, base_sha=c.base_sha,
             head_sha=c.head_sha, merge_sha=c.merge_sha,
             additions=sum(f.additions for f in files), deletions=sum(f.deletions for f in files),
             files=files, diff=diff, diff_truncated=truncated, license=self.license, source="git",
@@ -256,7 +276,7 @@ def _pr_commit(
         return PrCommit(
             number=int(merge.group(1)), title=title.strip() or merge.group(3),
             body=body.strip(), author=merge.group(2), merged_at=merged_at, merge_sha=sha,
-            base_sha=base, head_sha=parents[1],
+            base_sha=base, head_sha=parents[1], branch=merge.group(3),
         )
     titled = TITLED_PR.match(subject)
     if not titled or not parents or len(parents) > 2:
@@ -347,7 +367,8 @@ def _binary_section(raw: bytes, old: str, new: str) -> str:
     return f"{header_text}\nBinary files a/{old} and b/{new} differ\n"
 
 
-LICENSE_FILES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "COPYING", "LICENCE")
+LICENSE_FILES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "COPYING", "LICENCE", "license",
+                 "license.md", "license.txt", "LICENSE.rst")
 LICENSE_MARKERS = (
     ("Apache License", "Apache-2.0"),
     ("GNU AFFERO GENERAL PUBLIC LICENSE", "AGPL-3.0"),

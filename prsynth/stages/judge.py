@@ -16,6 +16,7 @@ from prsynth.llm.calls import CallOutcome, CallTotals, LLMCall, run_calls, store
 from prsynth.llm.prompts import TemplateError, load_template, render_pr
 from prsynth.progress import Progress, quiet
 from prsynth.store import Store, text_hash
+from prsynth.text.personal import strip_personal_data, without_personal_data
 from prsynth.text.redact import redact, redact_pr
 
 
@@ -59,12 +60,28 @@ def _store_outcome(store: Store, prompt: str, model: str, outcome: CallOutcome,
         store.record_drop("judge", call.item, outcome.reason, detail=outcome.error[:500])
         return None
     data = outcome.completion.data
-    reason = " ".join(redact(str(data.get("reason", ""))).split())[:300]
-    store.put_judgement(call.item, call.context["hash"], prompt, model, int(data["rating"]),
-                        reason)
+    rating, reason = rubric_judgement(data)
+    store.put_judgement(call.item, call.context["hash"], prompt, model, rating, reason)
     report.judged += 1
     report.from_cache += int(outcome.completion.cached)
     return call.item
+
+
+RUBRIC = ("realism", "specificity", "agreement", "verifiability", "leakage")
+
+
+def rubric_judgement(data: dict[str, Any]) -> tuple[int, str]:
+    """(rating 1-10, stored reason) of a judge answer. With the rubric's 1-5 scores the
+    rating is their mean mapped onto 1-10 and the reason leads with them, so the stored
+    line says which criterion pulled the rating down."""
+    reason = " ".join(strip_personal_data(redact(str(data.get("reason", "")))).split())
+    scores = {name: int(data[name]) for name in RUBRIC if isinstance(data.get(name), int)}
+    if len(scores) < len(RUBRIC):
+        return int(data["rating"]), reason[:300]
+    mean = sum(scores.values()) / len(scores)
+    rating = max(1, min(10, round(1 + 9 * (mean - 1) / 4)))
+    rubric = ", ".join(f"{name} {value}" for name, value in scores.items())
+    return rating, f"{rubric}: {reason}"[:300]
 
 
 def judge_queries(
@@ -89,7 +106,8 @@ def judge_queries(
         if pr is None:
             report.failed[query.id] = "missing_pr: its PR is not in the store"
             continue
-        rendered = render_pr(template, redact_pr(pr), query=redact(query.query),
+        rendered = render_pr(template, without_personal_data(redact_pr(pr)),
+                             query=strip_personal_data(redact(query.query)),
                              leakage=query.fields.get("leakage", 0.0))
         calls.append(LLMCall(query.id, template, rendered.messages,
                              {**rendered.variables, "hash": text_hash(query.query)}))

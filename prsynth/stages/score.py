@@ -22,12 +22,14 @@ from prsynth.errors import ConfigError
 from prsynth.progress import Progress
 from prsynth.store import Store, fingerprint
 from prsynth.store.queries import ScoreInput
-from prsynth.text.diffs import is_test_path
+from prsynth.text.diffs import is_test_path, split_patch
+from prsynth.text.leakage import approach_leakage
+from prsynth.text.testlinks import static_verifiability
 
 log = logging.getLogger(__name__)
 
 # Bumped whenever a feature's definition changes, so stored scores become stale.
-SCORE_VERSION = 1
+SCORE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -37,26 +39,37 @@ class Feature:
     meaning: str
 
 
+# Request-side features (what the agent is asked, and whether it can be checked) weigh
+# more than PR-side priors (stars, license, size): a poor request from a famous
+# repository must not outrank a good one (docs/architecture.md, "Quality score").
 FEATURES: dict[str, Feature] = {f.name: f for f in [
     Feature("length", 1.0, "request length in a useful band: 1 for 15-150 words, less outside"),
-    Feature("specificity", 1.5, "concrete references (code, paths, flags, names, versions): "
+    Feature("specificity", 2.0, "concrete references (code, paths, flags, names, versions): "
             "1 from three on"),
     Feature("actionable", 1.0, "asks for a change (add, fix, make, should, ...): 1, else 0"),
-    Feature("self_contained", 1.0, "no references to unseen context ('this PR', 'as discussed',"
+    Feature("self_contained", 1.5, "no references to unseen context ('this PR', 'as discussed',"
             " '#123'): 1, 0.5 for one, 0 for more"),
-    Feature("leakage", 2.0, "1 - solution leakage found by synthesis (code of the fix in the "
-            "request)"),
+    Feature("leakage", 2.5, "1 - solution leakage: the larger of synthesis' measure (new "
+            "identifiers, pasted lines) and the share of a solution-stating title's approach "
+            "words the request repeats"),
+    Feature("test_match", 2.0, "static verifiability: the test patch names a changed symbol 1, "
+            "only a changed module 0.6, neither 0.3, no test patch 0"),
     Feature("difficulty", 1.0, "synthesis' difficulty: hard 1, medium 0.7, easy 0.3, unknown 0.5"),
-    Feature("touches_tests", 1.5, "the PR changes tests, so the result is verifiable: 1, else 0"),
-    Feature("diff_size", 1.0, "changed lines in a useful band: 1 for 10-400, less outside"),
-    Feature("multi_file", 0.5, "non-test files changed: 1 for 2-20, 0.5 for 1 or more than 20"),
-    Feature("described", 0.5, "the PR has a description or a linked issue: 1, short text 0.5"),
-    Feature("stars", 0.5, "repository stars, log scale: 1 from 1,000 on"),
-    Feature("license", 0.5, "repository license: permissive 1, other known 0.5, none 0"),
+    Feature("touches_tests", 0.5, "the PR changes tests at all: 1, else 0"),
+    Feature("diff_size", 0.5, "changed lines in a useful band: 1 for 10-400, less outside"),
+    Feature("multi_file", 0.25, "non-test files changed: 1 for 2-20, 0.5 for 1 or more than 20"),
+    Feature("described", 0.25, "the PR has a description or a linked issue: 1, short text 0.5"),
+    Feature("stars", 0.1, "repository stars, log scale: 1 from 1,000 on"),
+    Feature("license", 0.1, "repository license: permissive 1, other known 0.5, none 0"),
     Feature("language", 0.5, "the request is written in English: share of ASCII letters, "
             "halved without English words"),
-    Feature("judge", 3.0, "LLM judge rating 1-10 mapped to 0-1 (only after `score --judge`)"),
+    Feature("judge", 3.0, "LLM judge: mean of its 1-5 rubric (realism, specificity, agreement, "
+            "verifiability, no leakage), or its 1-10 rating, mapped to 0-1 (after "
+            "`score --judge`)"),
 ]}
+REQUEST_SIDE = ("length", "specificity", "actionable", "self_contained", "leakage", "test_match",
+                "language", "judge")
+PR_PRIORS = ("stars", "license")
 
 PERMISSIVE = frozenset({
     "mit", "apache-2.0", "bsd-2-clause", "bsd-3-clause", "isc", "mpl-2.0", "unlicense", "0bsd",
@@ -104,14 +117,17 @@ def _band(value: float, low: float, high: float, far: float) -> float:
     return max(0.0, 1.0 - math.log(value / high) / math.log(far / high))
 
 
-def features_of(item: ScoreInput, rating: int | None = None) -> dict[str, float]:
-    """Every feature's value in [0, 1] for one query (`judge` only when it has a rating)."""
+def features_of(item: ScoreInput, rating: int | None = None,
+                test_match: float | None = None) -> dict[str, float]:
+    """Every feature's value in [0, 1] for one query (`judge` only when it has a rating,
+    `test_match` only when the PR's diff was read)."""
     text = item.query
     words = len(WORDS.findall(text))
     unseen = len(UNSEEN_CONTEXT.findall(text))
     letters = [c for c in text if c.isalpha()]
     ascii_share = sum(c.isascii() for c in letters) / len(letters) if letters else 0.0
-    leakage = item.fields.get("leakage") or 0.0
+    leakage = max(float(item.fields.get("leakage") or 0.0),
+                  approach_leakage(text, item.title)[0])
     paths = [str(f.get("path", "")) for f in item.files]
     code_files = sum(1 for p in paths if not is_test_path(p))
     body = item.body.strip()
@@ -133,9 +149,11 @@ def features_of(item: ScoreInput, rating: int | None = None) -> dict[str, float]
         else 1.0 if license_id in PERMISSIVE else 0.5,
         "language": ascii_share * (1.0 if ENGLISH.search(text) else 0.5),
     }
+    if test_match is not None:
+        values["test_match"] = test_match
     if rating is not None:
         values["judge"] = (min(10, max(1, int(rating))) - 1) / 9
-    return {name: round(value, 4) for name, value in values.items()}
+    return {name: round(values[name], 4) for name in FEATURES if name in values}
 
 
 def check_weights(weights: Mapping[str, Any], where: str) -> dict[str, float]:
@@ -229,9 +247,12 @@ class ScoreStage:
         weights = resolve_weights(config.score.weights)
         items = store.score_inputs()
         ratings = judge_ratings(store)
+        links: dict[str, float] = {}
         rows = []
         for done, item in enumerate(items, 1):
-            values = features_of(item, ratings.get(item.query_id))
+            if item.pr_id not in links:
+                links[item.pr_id] = pr_test_match(store, item.pr_id)[0]
+            values = features_of(item, ratings.get(item.query_id), links[item.pr_id])
             rows.append((item.query_id, quality(values, weights), values))
             if done % 1000 == 0 or done == len(items):
                 progress(self.name, done, len(items))
@@ -257,7 +278,8 @@ def explain(
         raise ConfigError(
             f"query {query_id!r} does not exist; list query ids with `prsynth export queries`"
         )
-    values = features_of(item, judge_ratings(store).get(query_id))
+    match, names = pr_test_match(store, item.pr_id)
+    values = features_of(item, judge_ratings(store).get(query_id), match)
     total = sum(weights[name] for name in values) or 1.0
     rows = [
         {
@@ -268,7 +290,22 @@ def explain(
         for name, value in values.items()
     ]
     stored = store.query_score(query_id)
+    leaked = approach_leakage(item.query, item.title)
+    judged = store.judge_ratings().get(query_id)
     return {
         "query_id": query_id, "query": item.query, "quality": quality(values, weights),
         "stored_quality": stored[0] if stored else None, "features": rows,
+        "evidence": {
+            "test_match": names, "approach_words_repeated": leaked[1],
+            "identifiers_leaked": list(item.fields.get("leaked") or []),
+            "judge_reason": judged[1] if judged else "",
+        },
     }
+
+
+def pr_test_match(store: Store, pr_id: str) -> tuple[float, list[str]]:
+    """Static verifiability of a PR (see `static_verifiability`), from its stored diff."""
+    pr = store.get_pr(pr_id)
+    if pr is None:
+        return 0.0, []
+    return static_verifiability(*split_patch(pr.diff))

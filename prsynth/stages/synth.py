@@ -20,6 +20,7 @@ from prsynth.store import Store, utcnow
 from prsynth.text.diffs import HUNK_HEADER
 from prsynth.text.injection import is_instruction
 from prsynth.text.leakage import solution_leakage
+from prsynth.text.personal import strip_personal_data, without_personal_data
 from prsynth.text.redact import redact, redact_pr
 
 log = logging.getLogger(__name__)
@@ -102,9 +103,12 @@ def synthesize(
         )
     existing = set() if options.redo else store.query_ids_for(template.id, backend.model)
     todo: list[PullRequest] = []
+    not_tasks = store.task_dropped_pr_ids()
     for pr in store.iter_prs(repo):
         report.prs += 1
-        if pr.id in existing:
+        if pr.id in not_tasks:  # stored before the crawl filters dropped it
+            report.skipped["not_a_task"] = report.skipped.get("not_a_task", 0) + 1
+        elif pr.id in existing:
             report.existing += 1
         elif options.limit is None or len(todo) < options.limit:
             todo.append(pr)
@@ -113,14 +117,14 @@ def synthesize(
     def calls() -> Iterator[LLMCall]:
         # Rendered lazily, so the first requests go out while later prompts are rendered.
         for pr in todo:
-            clean = redact_pr(pr)
+            clean = without_personal_data(redact_pr(pr))
             why = unusable(clean)
             if why:
                 report.skipped[why] = report.skipped.get(why, 0) + 1
                 if not options.dry_run:
                     store.record_drop("synth", pr.id, why, repo=pr.repo)
                 continue
-            persona, length = pick_variation(pr.id)
+            persona, length = pick_variation(pr.id, pr.additions + pr.deletions)
             rendered = render_pr(template, clean, persona=persona, length=length,
                                  persona_text=PERSONAS[persona], length_text=LENGTHS[length])
             prs[pr.id] = clean
@@ -161,7 +165,7 @@ def _store_outcome(store: Store, template: str, model: str, prs: dict[str, PullR
                           detail=outcome.error[:500])
         return None
     completion = outcome.completion
-    text = redact(str(completion.data["query"]).strip())
+    text = strip_personal_data(redact(str(completion.data["query"]).strip()))
     leakage, leaked = solution_leakage(text, pr.diff, problem_text(pr))
     fields = {k: v for k, v in completion.data.items() if k != "query"}
     fields.update(leakage=leakage, leaked=leaked, persona=outcome.call.context["persona"],

@@ -101,6 +101,20 @@ class PullRequestTables(StoreCore):
             args.append(repo)
         return {r[0] for r in self.db.execute(sql, args)}
 
+    def drop_reasons(self, stage: str, repo: str | None = None) -> dict[str, str]:
+        """item → reason of every drop at `stage` (of `repo`, when given)."""
+        sql, args = "SELECT item, reason FROM drops WHERE stage = ?", [stage]
+        if repo is not None:
+            sql += " AND repo = ?"
+            args.append(repo)
+        return {r[0]: r[1] for r in self.db.execute(sql, args)}
+
+    def task_dropped_pr_ids(self) -> set[str]:
+        """Stored PRs that the crawl filters drop (rechecked after they were stored)."""
+        rows = self.db.execute(
+            "SELECT d.item FROM drops d JOIN prs p ON p.id = d.item WHERE d.stage = 'crawl'")
+        return {r[0] for r in rows}
+
     def drop_counts(self) -> list[tuple[str, str, str, int]]:
         """(stage, repo, reason, count) for every drop reason, in stable order."""
         rows = self.db.execute(

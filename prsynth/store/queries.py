@@ -86,6 +86,12 @@ class QueryTables(StoreCore):
         for row in self.db.execute("SELECT * FROM queries ORDER BY id").fetchall():
             yield _query_from_row(row)
 
+    def query_task_types(self) -> dict[str, str]:
+        """query id → the task type synthesis gave it ("" when none)."""
+        rows = self.db.execute(
+            "SELECT id, json_extract(fields, '$.task_type') FROM queries").fetchall()
+        return {r[0]: str(r[1] or "") for r in rows}
+
     def count_queries(self) -> int:
         return self.db.execute("SELECT count(*) FROM queries").fetchone()[0]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 FILE_HEADER = re.compile(r"^diff --git ", re.MULTILINE)
 HUNK_HEADER = re.compile(r"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@.*$", re.MULTILINE)
@@ -209,3 +210,100 @@ def normalized_diff_hash(diff: str) -> str:
             if line.startswith(("+", "-")) and not line.startswith(("+++ ", "--- ")):
                 parts.append(line[0] + " ".join(line[1:].split()))
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest() if parts else ""
+
+
+SOURCE_SUFFIXES = frozenset({
+    ".py", ".pyi", ".pyx", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".mts", ".cts", ".go",
+    ".rs", ".c", ".h", ".cc", ".cpp", ".hpp", ".java", ".kt", ".kts", ".rb", ".php", ".cs",
+    ".swift", ".scala", ".m", ".sh", ".lua", ".ex", ".exs", ".erl", ".hs", ".ml", ".clj",
+    ".dart", ".vue", ".svelte", ".r", ".jl", ".zig", ".sql",
+})
+CHANGELOG = re.compile(r"(?i)(^|/)(CHANGE(S|LOG)|HISTORY|NEWS|RELEASE[_-]?NOTES)[^/]*$")
+CI_PATH = re.compile(
+    r"(?i)(^|/)(\.github|\.circleci|\.gitlab|\.azure-pipelines|\.buildkite|\.devcontainer)/"
+    r"|(^|/)(\.travis\.yml|appveyor\.yml|azure-pipelines\.yml|\.gitlab-ci\.yml|tox\.ini|"
+    r"noxfile\.py|\.pre-commit-config\.yaml|\.readthedocs\.ya?ml|codecov\.ya?ml|\.coveragerc|"
+    r"Makefile|Dockerfile|compose\.ya?ml|docker-compose\.ya?ml)$"
+)
+PACKAGING_PATH = re.compile(
+    r"(?i)(^|/)(setup\.py|setup\.cfg|pyproject\.toml|MANIFEST\.in|package\.json|"
+    r"tsconfig[^/]*\.json|requirements[^/]*\.(txt|in)|Pipfile|Cargo\.toml|go\.mod|Gemfile|"
+    r"[^/]+\.gemspec|\.npmrc|\.nvmrc|\.editorconfig|\.gitignore|\.gitattributes|\.mailmap|"
+    r"LICEN[CS]E[^/]*|CITATION[^/]*|CODE_OF_CONDUCT[^/]*|CONTRIBUTING[^/]*|SECURITY[^/]*|"
+    r"FUNDING[^/]*)$|(^|/)requirements/"
+)
+DEPENDENCY_PATH = re.compile(
+    r"(?i)(^|/)(requirements[^/]*\.(txt|in)|requirements/[^/]+|Pipfile|pyproject\.toml|"
+    r"setup\.cfg|package\.json|Cargo\.toml|go\.mod|Gemfile|\.pre-commit-config\.yaml)$"
+)
+DOCS_PATH = re.compile(r"(?i)(^|/)(docs?|documentation|docs_src|site|website)/|(^|/)readme[^/]*$")
+DOCS_SUFFIXES = frozenset({".md", ".rst", ".txt", ".adoc", ".ipynb", ".html", ".css", ".svg",
+                           ".png", ".jpg", ".jpeg", ".gif", ".ico", ".webp"})
+
+
+def path_kind(path: str) -> str:
+    """What a changed file is, for task filters and prompts: code | test | docs | changelog |
+    ci | packaging | lockfile | generated | other."""
+    suffix = PurePosixPath(path).suffix.lower()
+    if is_lockfile(path):
+        return "lockfile"
+    if CHANGELOG.search(path):
+        return "changelog"
+    if is_generated(path):
+        return "generated"
+    if CI_PATH.search(path):
+        return "ci"
+    if PACKAGING_PATH.search(path):
+        return "packaging"
+    if DOCS_PATH.search(path) or suffix in DOCS_SUFFIXES:
+        return "docs"
+    if suffix in SOURCE_SUFFIXES:
+        return "test" if is_test_path(path) else "code"
+    return "other"
+
+
+def is_dependency_manifest(path: str) -> bool:
+    return bool(DEPENDENCY_PATH.search(path)) or is_lockfile(path)
+
+
+def whitespace_only(diff: str) -> bool:
+    """True when every file's removed and added lines are the same once whitespace is gone
+    (a reformatting pass), and the diff changes something."""
+    sections = file_diffs(diff)
+    if not sections:
+        return False
+    for section in sections:
+        removed = sorted("".join(line.split()) for line in removed_lines(section.text))
+        added = sorted("".join(line.split()) for line in added_lines(section.text))
+        if removed != added:
+            return False
+    return any(removed_lines(section.text) for section in sections)
+
+
+# A test definition on a diff line: pytest/unittest `def test_x`, JS/TS `test("name"`,
+# `it("name"`, Go `func TestX`, Rust `fn x` under #[test] is left out (needs context).
+TEST_DEFINITION = re.compile(
+    r"^\s*(?:async\s+)?def\s+(test\w*)\s*\(|^\s*(?:test|it)(?:\.\w+)?\(\s*(['\"`])(.+?)\2"
+    r"|^\s*func\s+(Test\w+)\s*\("
+)
+HUNK_TEST = re.compile(r"^@@[^@]*@@\s*(?:async\s+)?(?:def\s+(test\w*)|func\s+(Test\w+))")
+
+
+def test_names(test_patch: str) -> list[str]:
+    """Tests the test patch adds or changes, as `path::name` (candidates for FAIL_TO_PASS):
+    definitions on added lines, and the enclosing test of a hunk that changes one."""
+    found: list[str] = []
+    for section in file_diffs(test_patch):
+        names: list[str] = []
+        for line in section.text.splitlines():
+            if line.startswith("+") and not line.startswith("+++ "):
+                match = TEST_DEFINITION.match(line[1:])
+                if match:
+                    names.append(match.group(1) or match.group(3) or match.group(4))
+            elif line.startswith("@@"):
+                hunk = HUNK_TEST.match(line)
+                if hunk:
+                    names.append(hunk.group(1) or hunk.group(2))
+        for name in dict.fromkeys(names):
+            found.append(f"{section.path}::{name}")
+    return found

@@ -52,3 +52,33 @@ def solution_leakage(query: str, diff: str, known_text: str = "") -> tuple[float
     shares = [len(named) / len(introduced) if introduced else 0.0,
               len(pasted) / len(lines) if lines else 0.0]
     return round(max(shares), 4), named + pasted
+
+
+# A title that states how, not what: "cache the chunk index", "use a dict for lookups".
+# The approach verb leads the title (after an emoji or "scope:"), or follows "by"/"via".
+APPROACH = re.compile(
+    r"(?i)(?:^[\W_]*(?:[\w./-]+:\s+)?|\b(?:by|via)\s+)(?:cache|caching|memoi[sz]e|use|using|"
+    r"switch(?:ed)? to|replace[sd]?|refactor|vectori[sz]e|precompute|lazy|lazily|inline|"
+    r"extract|reuse|batch|stream|convert|rewrite|rewrote|parallel\w*|debounce|throttle|move|"
+    r"store|wrap|delegate|defer)\b"
+)
+STOPWORDS = frozenset(
+    "a an the of to in on for with and or by from into via as at is be it its this that "
+    "when instead".split()
+)
+
+
+def approach_leakage(query: str, title: str) -> tuple[float, list[str]]:
+    """(share in [0, 1], words): when the PR title states the solution ("cache the chunk
+    index"), the share of the title's approach words, from the approach verb on, that
+    the request repeats. 0 for titles that state a problem or a goal."""
+    match = APPROACH.search(title or "")
+    if not match:
+        return 0.0, []
+    words = [w.lower() for w in re.findall(r"[A-Za-z_][\w.]*", title[match.start():])]
+    approach = sorted({w for w in words if w not in STOPWORDS and len(w) >= 3})
+    if not approach:
+        return 0.0, []
+    said = {w.lower() for w in re.findall(r"[A-Za-z_][\w.]*", query)}
+    leaked = [w for w in approach if w in said]
+    return round(len(leaked) / len(approach), 4), leaked

@@ -46,7 +46,9 @@ class LoggedRequest:
 def default_answer(request: LoggedRequest) -> str:
     """A valid answer for the vibe_request or judge template, derived from the prompt."""
     if "Request to rate" in request.text:
-        return json.dumps({"rating": 7, "reason": "clear goal, realistic, no leakage"})
+        return json.dumps({"realism": 4, "specificity": 4, "agreement": 4, "verifiability": 3,
+                           "leakage": 5, "rating": 7,
+                           "reason": "clear goal, realistic, no leakage"})
     title = re.search(r"^Title: (.*)$", request.text, re.MULTILINE)
     goal = title.group(1).strip() if title else "fix the thing"
     return json.dumps({

@@ -19,7 +19,7 @@ from github.File import File
 from github.PullRequest import PullRequest as GithubPull
 from github.Repository import Repository
 
-from prsynth.records import FileChange, PullRequest, is_bot
+from prsynth.records import FileChange, PullRequest, is_bot, is_bot_branch
 from prsynth.sources.github.client import (
     PER_PAGE,
     GitHubClient,
@@ -111,7 +111,9 @@ class RepositoryReader:
         author = pull.user.login if pull.user else ""
         record = PullRequest(
             repo=self.repo, number=pull.number, title=pull.title or "", body=pull.body or "",
-            author=author, author_is_bot=is_bot(author) or _is_app(pull),
+            author=author,
+            author_is_bot=is_bot(author) or _is_app(pull)
+            or is_bot_branch(pull.head.ref if pull.head else ""),
             merged_at=iso_time(pull.merged_at), base_sha=pull.base.sha if pull.base else "",
             head_sha=pull.head.sha if pull.head else "", merge_sha=pull.merge_commit_sha or "",
             source="github", url=pull.html_url or "",
