@@ -149,6 +149,8 @@ def test_the_same_id_twice_in_one_file_is_counted_once(workdir):
     lines = [f'{{"repo": "n/m", "number": {n}, "title": "t{n}", "diff": "{diff}"}}'
              for n in (1, 1, 2)]
     (workdir / "dump.jsonl").write_text("\n".join(lines) + "\n")
+    (workdir / "prsynth.toml").write_text(
+        "[filters]\nmin_changed_lines = 0\nno_source_code = false\n")
     result = run(["--store", "prsynth.db", "crawl", "import", "dump.jsonl", "--json"])
     assert_refused(result, 3)
     assert '"new": 2' in result.output and "n/m#1 was already on line 1" in result.output

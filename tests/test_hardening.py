@@ -6,6 +6,8 @@ import sqlite3
 
 import pytest
 
+from prsynth.config import FiltersConfig
+from prsynth.crawl.filters import default_filters
 from prsynth.crawl.lock import crawl_lock
 from prsynth.crawl.run import crawl_github
 from prsynth.errors import PrsynthError, StoreError
@@ -16,6 +18,8 @@ from prsynth.text.terminal import terminal_text
 from tests.support.github_server import GitHubServer, text_file
 
 FAST = RetryPolicy(max_retries=2, max_failures=4, backoff=0.02, secondary_wait=0.1, max_wait=5)
+TASK_FILTERS_OFF = ("[filters]\nrelease = false\ndependency_bump = false\nno_source_code = false\n"
+                    "typo_or_format = false\nmin_changed_lines = 0\n")
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCY8EXAMPLEKEY"
 
 
@@ -43,9 +47,10 @@ def test_prs_with_unparseable_diffs_are_stored_cleaned_and_later_crawls_do_not_c
         odd_patch("c.py", "@@ -1 +1 @@\n-a\x00\n+b\x00\n\n\n\n")])
     server.add_pull("acme/app", 4, title="Header only", files=[odd_patch("d.py", "diff --git ")])
     client = GitHubClient(server.api_url, policy=FAST)
+    chain = default_filters(tasks=FiltersConfig.off())
 
-    [first] = crawl_github(store, ["acme/app"], client=client)
-    [again] = crawl_github(store, ["acme/app"], client=client)
+    [first] = crawl_github(store, ["acme/app"], client=client, filters=chain)
+    [again] = crawl_github(store, ["acme/app"], client=client, filters=chain)
 
     assert not first.failed and not again.failed
     assert first.new + sum(first.skipped.values()) == 4
@@ -59,7 +64,8 @@ def test_the_etag_cache_never_holds_an_unredacted_issue_body(store, server):
     server.add_issue("acme/app", 3, "Leaked key", f"our AWS secret key is {AWS_SECRET} oops")
     server.add_pull("acme/app", 7, title="Rotate keys", body="Fixes #3",
                     files=[text_file("app.py")])
-    crawl_github(store, ["acme/app"], client=GitHubClient(server.api_url, policy=FAST))
+    crawl_github(store, ["acme/app"], client=GitHubClient(server.api_url, policy=FAST),
+                 filters=default_filters(tasks=FiltersConfig.off()))
 
     cached = " ".join(row[0] for row in store.db.execute("SELECT body FROM http_etags"))
     assert "Leaked key" in cached and AWS_SECRET not in cached
@@ -101,6 +107,7 @@ def test_terminal_text_strips_escape_sequences_and_control_characters():
 def test_escape_sequences_in_pr_text_never_reach_the_terminal(run_cli, tmp_path):
     hostile = "Fix \x1b[2J\x1b]0;pwned\x07parser crash\x07 on empty input"
     diff = "diff --git a/p.py b/p.py\n--- a/p.py\n+++ b/p.py\n@@ -1 +1 @@\n-a\n+b\n"
+    (tmp_path / "prsynth.toml").write_text(TASK_FILTERS_OFF)
     dump = tmp_path / "dump.jsonl"
     dump.write_text(json.dumps({"repo": "acme/app", "number": 1, "title": hostile,
                                 "body": f"{hostile}\n\nThe parser crashes.", "diff": diff}))

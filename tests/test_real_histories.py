@@ -4,7 +4,12 @@ never the whole crawl."""
 
 import subprocess
 
+from prsynth.config import FiltersConfig
+from prsynth.crawl.filters import default_filters
 from prsynth.crawl.run import crawl_git
+
+# Tiny PRs: the task filters (min_changed_lines, ...) are not what these tests are about.
+ALL_TASKS = FiltersConfig.off()
 
 
 def _git(path, *args, stdin: bytes | None = None) -> str:
@@ -26,7 +31,7 @@ def test_a_commit_with_a_malformed_time_zone_is_kept_and_the_crawl_goes_on(store
     _git(gitrepo.path, "update-ref", "refs/heads/main", odd)
     gitrepo.squash_pr(3, "bob", "Fix parser", "", {"parser.py": "def parse():\n    return 1\n"})
 
-    report = crawl_git(store, gitrepo.path, "acme/tool")
+    report = crawl_git(store, gitrepo.path, "acme/tool", filters=default_filters(tasks=ALL_TASKS))
 
     assert report.new == 2 and store.pr_ids() == {"acme/tool#1", "acme/tool#3"}
     assert report.skipped == {"empty_diff": 1}  # #2 changes nothing; it was read all the same
@@ -41,7 +46,7 @@ def test_messages_and_names_that_are_not_utf8_are_kept_readable(store, gitrepo):
     subprocess.run(["git", "commit", "-q", "-F", "-"], cwd=gitrepo.path, input=latin1,
                    check=True, capture_output=True)
 
-    report = crawl_git(store, gitrepo.path, "acme/tool")
+    report = crawl_git(store, gitrepo.path, "acme/tool", filters=default_filters(tasks=ALL_TASKS))
 
     assert report.new == 1
     pr = store.get_pr("acme/tool#4")
@@ -57,7 +62,7 @@ def test_a_pr_whose_objects_are_missing_is_dropped_with_a_reason(store, gitrepo)
     (gitrepo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
     (gitrepo.path / "lexer.py").unlink()  # else git reads the blob from the work tree
 
-    report = crawl_git(store, gitrepo.path, "acme/tool")
+    report = crawl_git(store, gitrepo.path, "acme/tool", filters=default_filters(tasks=ALL_TASKS))
 
     assert store.pr_ids() == {"acme/tool#1", "acme/tool#3"}
     assert report.skipped == {"missing_git_objects": 1}
