@@ -103,6 +103,13 @@ class LLMConfig:
 class EmbedConfig:
     model: str = "all-MiniLM-L6-v2"
     batch_size: int = 64
+    backend: str = "onnx"  # onnx | onnx-int8 | torch (docs/architecture.md "Embedding backends")
+    threads: int = 0  # ONNX Runtime threads; 0 = one per core
+
+    @property
+    def vector_model(self) -> str:
+        """The store's key for this config's vectors: int8 vectors differ, so they get their own."""
+        return f"{self.model}#int8" if self.backend == "onnx-int8" else self.model
 
 
 @dataclass

@@ -86,7 +86,7 @@ def gather_candidates(store: Store, config: Config, min_quality: float) -> Candi
     """Task-worthy, non-duplicate, non-rejected queries at or above `min_quality`, plus every
     pinned one. A query whose PR the crawl filters dropped after it was stored (not a
     coding task) is never a candidate."""
-    model = config.embed.model
+    model = config.embed.vector_model
     ids, vectors = store.query_vectors(model)
     scores = store.query_scores()
     clusters = store.clusters()

@@ -37,6 +37,8 @@ class DumpSource:
     Records already stored are kept as they are (a dump is a snapshot, not an update).
     """
 
+    store_batch = 100  # PRs per transaction (sources.base.Source)
+
     def __init__(self, path: str | Path, *, max_diff_bytes: int = 200_000) -> None:
         self.path = Path(path)
         self.name = str(path)

@@ -21,6 +21,7 @@ import logging
 import re
 import tempfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,8 @@ FIELD_SEP = "\x1f"
 # zones (`+51800`, which git fsck calls badTimezone) that make %cI unparseable.
 LOG_FORMAT = FIELD_SEP.join(["%H", "%P", "%an", "%ct", "%B"]) + RECORD_END
 HEADER = re.compile(rb"\n([0-9a-f]{40})\x00")
-BATCH = 512
+BATCH = 96  # PRs per diff-tree process; small enough that git runs ahead while we store
+AHEAD = 2  # batches diffed ahead, each by its own git process
 
 
 @dataclass
@@ -73,6 +75,8 @@ class PrCommit:
 
 class LocalGitSource:
     """Yield merged PRs of `repo` (OWNER/NAME) found in the clone at `path`, newest first."""
+
+    store_batch = 100  # PRs per transaction (sources.base.Source)
 
     def __init__(
         self,
@@ -154,16 +158,24 @@ class LocalGitSource:
         skip = store.pr_ids(self.repo_name)
         report.unchanged = len(skip)
         todo = [c for c in self.pr_commits() if f"{self.repo_name}#{c.number}" not in skip]
-        for start in range(0, len(todo), BATCH):
-            batch = todo[start:start + BATCH]
-            diffs = self._diffs(batch)
-            for commit, read in zip(batch, diffs, strict=True):
-                if read is None:
-                    yield Unreadable(f"{self.repo_name}#{commit.number}", self.repo_name,
-                                     "missing_git_objects")
-                else:
-                    yield self._record(commit, *read)
-            progress(self.repo_name, start + len(batch), len(todo))
+        batches = [todo[start:start + BATCH] for start in range(0, len(todo), BATCH)]
+        # Two git processes diff the next batches (on other cores) while the caller
+        # stores this one; results come back in order.
+        with ThreadPoolExecutor(max_workers=AHEAD) as ahead:
+            pending = [ahead.submit(self._diffs, batch) for batch in batches[:AHEAD]]
+            done = 0
+            for index, batch in enumerate(batches):
+                diffs = pending.pop(0).result()
+                if index + AHEAD < len(batches):
+                    pending.append(ahead.submit(self._diffs, batches[index + AHEAD]))
+                for commit, read in zip(batch, diffs, strict=True):
+                    if read is None:
+                        yield Unreadable(f"{self.repo_name}#{commit.number}", self.repo_name,
+                                         "missing_git_objects")
+                    else:
+                        yield self._record(commit, *read)
+                done += len(batch)
+                progress(self.repo_name, done, len(todo))
 
     def stored(self, store: Store, pr: PullRequest) -> None:
         """Nothing to keep: the store's PR ids are this source's whole state."""

@@ -72,6 +72,20 @@ PROSE = re.compile(
 )
 
 
+# The cheap pre-scan every secret-free text gets: plain substring tests (memchr-fast,
+# unlike a case-insensitive regex alternation) for every rule's hints, then for these
+# lower-case literals, one of which every ASSIGNMENT keyword contains. Built from the
+# rules above, so a new rule with hints is covered without editing this.
+TOKEN_HINTS = tuple(dict.fromkeys(hint for _, _, hints in TOKEN_RULES for hint in hints))
+KEYWORD_LITERALS = ("passw", "pwd", "secret", "token", "key", "credential")
+# Under (?i) these four non-ASCII letters match ASCII ones (İ ı ~ i, ſ ~ s, K ~ k).
+_CASE_FOLDING = "İıſK"
+_FOLD = str.maketrans(_CASE_FOLDING, "iisk")  # one character each: positions stay put
+_IDENTIFIER_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-" + _CASE_FOLDING
+)
+
+
 def shannon_entropy(text: str) -> float:
     counts = Counter(text)
     return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
@@ -112,12 +126,55 @@ def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
     for secret in extra_secrets:
         if secret and len(secret) >= 8:
             text = text.replace(secret, PLACEHOLDER.format(kind="api-key"))
-    for kind, pattern, hints in TOKEN_RULES:
-        if any(hint in text for hint in hints):
-            text = pattern.sub(lambda m, kind=kind: _replace(m, kind), text)
-    if not ASSIGNMENT_HINT.search(text):
+    if any(hint in text for hint in TOKEN_HINTS):
+        for kind, pattern, hints in TOKEN_RULES:
+            if any(hint in text for hint in hints):
+                text = pattern.sub(lambda m, kind=kind: _replace(m, kind), text)
+    text = _redact_assignments(text)
+    return PROSE.sub(_replace_prose, text) if ASSIGNMENT_HINT.search(text) else text
+
+
+def _keyword_positions(text: str) -> list[int]:
+    """Sorted positions where an ASSIGNMENT keyword may start (a superset is fine)."""
+    lower = (text if text.isascii() else text.translate(_FOLD)).lower()
+    if len(lower) != len(text):  # a character lower-cased to two: positions would shift
+        return [m.start() for m in ASSIGNMENT_HINT.finditer(text)]
+    positions = []
+    for literal in KEYWORD_LITERALS:
+        at = lower.find(literal)
+        while at >= 0:
+            positions.append(at)
+            at = lower.find(literal, at + 1)
+    return sorted(positions)
+
+
+def _redact_assignments(text: str) -> str:
+    """`ASSIGNMENT.sub(_replace_assignment, text)`, tried only where a keyword occurs.
+
+    Every match starts where the identifier holding a keyword starts, so the pattern is
+    matched (anchored) at those starts alone instead of being searched from every
+    character of a long diff.
+    """
+    parts: list[str] = []
+    done = 0
+    tried = -1
+    for start in _keyword_positions(text):
+        while start > done and text[start - 1] in _IDENTIFIER_CHARS:
+            start -= 1
+        if start < done or (start == done and done and text[done - 1] in _IDENTIFIER_CHARS):
+            continue
+        if start == tried:
+            continue
+        tried = start
+        match = ASSIGNMENT.match(text, start)
+        if match is None:
+            continue
+        parts += [text[done:start], _replace_assignment(match)]
+        done = match.end()
+    if not parts:
         return text
-    return PROSE.sub(_replace_prose, ASSIGNMENT.sub(_replace_assignment, text))
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 def _replace(match: re.Match[str], kind: str) -> str:

@@ -67,6 +67,8 @@ class GitHubSource:
     short (kill, --limit, --max-requests, failures) is finished by the next run.
     """
 
+    store_batch = 1  # PRs per transaction (sources.base.Source)
+
     def __init__(self, client: GitHubClient, repo: str, *, since: str = "",
                  max_diff_bytes: int = 200_000) -> None:
         self.client, self.name = client, repo
