@@ -130,8 +130,7 @@ def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
         for kind, pattern, hints in TOKEN_RULES:
             if any(hint in text for hint in hints):
                 text = pattern.sub(lambda m, kind=kind: _replace(m, kind), text)
-    text = _redact_assignments(text)
-    return PROSE.sub(_replace_prose, text) if ASSIGNMENT_HINT.search(text) else text
+    return _redact_prose(_redact_assignments(text))
 
 
 def _keyword_positions(text: str) -> list[int]:
@@ -194,6 +193,32 @@ def _replace_assignment(match: re.Match[str]) -> str:
     quote = match.group("quote")
     kind = "password" if re.search(r"(?i)pass|pwd", match.group("name")) else "secret"
     return f"{match.group('name')}{match.group('sep')}{quote}{PLACEHOLDER.format(kind=kind)}{quote}"
+
+
+# How far before a keyword literal (`key`, `secret`) a PROSE keyword may start:
+# "api key", "access_key", "private-key", "auth key", "client secret".
+_PROSE_LEADS = (0, 3, 4, 5, 6, 7, 8)
+
+
+def _redact_prose(text: str) -> str:
+    """`PROSE.sub(_replace_prose, text)`, tried only where a keyword may start (as
+    `_redact_assignments` does), so a long diff is not searched from every character."""
+    starts = sorted({at - lead for at in _keyword_positions(text) for lead in _PROSE_LEADS
+                     if at - lead >= 0})
+    parts: list[str] = []
+    done = 0
+    for start in starts:
+        if start < done:
+            continue
+        match = PROSE.match(text, start)
+        if match is None:
+            continue
+        parts += [text[done:start], _replace_prose(match)]
+        done = match.end()
+    if not parts:
+        return text
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 def _replace_prose(match: re.Match[str]) -> str:
