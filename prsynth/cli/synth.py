@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
 from prsynth.errors import PartialFailure
 from prsynth.llm import make_backend
 from prsynth.stages.synth import SynthOptions, synthesize
+from prsynth.store.lock import store_lock
 
 
 @click.command("synth")
@@ -44,7 +47,9 @@ def command(run: RunContext, prompt: str, llm: str | None, model: str | None,
         concurrency=concurrency or config.concurrency,
         max_cost=max_cost if max_cost is not None else (config.max_cost or None),
     )
-    with progress_bar(f"synth ({backend.describe()})") as progress:
+    # Two runs at once would both pay for the same answers and log them twice.
+    lock = contextlib.nullcontext() if dry_run else store_lock(run.store_path, "synth")
+    with lock, progress_bar(f"synth ({backend.describe()})") as progress:
         report = synthesize(run.store(), backend, options, progress)
     if as_json:
         echo_json(report.to_dict())

@@ -25,11 +25,13 @@ from prsynth.crawl.filters import (
 from prsynth.crawl.recheck import recheck_stored
 from prsynth.errors import BudgetSpent, ConfigError, PartialFailure, PrsynthError, SourceError
 from prsynth.progress import Progress, quiet
-from prsynth.records import REPO_NAME, PullRequest
+from prsynth.records import REPO_NAME, PullRequest, Unreadable
 from prsynth.sources.base import CrawlReport, Source
 from prsynth.sources.dumps import DumpSource
 from prsynth.sources.local_git import LocalGitSource
 from prsynth.store import Store
+from prsynth.store.prs import pr_row
+from prsynth.text.diffs import clean_diff
 from prsynth.text.personal import scrub_pr
 from prsynth.text.redact import redact_pr
 
@@ -61,12 +63,12 @@ def crawl_source(store: Store, job: CrawlJob, report: CrawlReport,
     try:
         while group := list(itertools.islice(prs, source.store_batch)):
             # Filtering and redaction happen before the write lock is taken.
-            ready = [(pr, first_drop_reason(pr, job.filters)) for pr in group]
-            ready = [(pr, reason, None if reason else redact_pr(pr)) for pr, reason in ready]
+            ready = [_prepared(pr, job.filters) for pr in group]
             with store.transaction():
-                for pr, reason, clean in ready:
-                    _store_one(store, pr, reason, clean, report, known)
-                    source.stored(store, pr)
+                for pr, reason, clean, kept, row in ready:
+                    _store_one(store, pr, reason, clean, kept, row, report, known)
+                    if not isinstance(pr, Unreadable):
+                        source.stored(store, pr)
                     if job.limit and report.new >= job.limit:
                         break
             if job.limit and report.new >= job.limit:
@@ -85,15 +87,38 @@ def _repos_of(source: Source, known: set[str]) -> list[str]:
     return sorted({pr_id.split("#", 1)[0] for pr_id in known})
 
 
-def _store_one(store: Store, pr: PullRequest, reason: str | None, clean: PullRequest | None,
-               report: CrawlReport, known: set[str]) -> None:
-    if reason or clean is None:
+Prepared = tuple[PullRequest | Unreadable, str | None, PullRequest | None,
+                 PullRequest | None, dict[str, object] | None]
+
+
+def _prepared(pr: PullRequest | Unreadable, filters: list[PullRequestFilter]) -> Prepared:
+    """(PR, drop reason, redacted PR, what is stored, its row): all work before the write
+    lock. A record no parser can read is dropped as `unreadable`, never the crawl."""
+    if isinstance(pr, Unreadable):
+        return pr, pr.reason, None, None, None
+    pr.diff = clean_diff(pr.diff)
+    reason = first_drop_reason(pr, filters)
+    if reason:
+        return pr, reason, None, None, None
+    try:
+        clean = redact_pr(pr)
+        kept = scrub_pr(clean)
+        return pr, None, clean, kept, pr_row(kept)
+    except (ValueError, LookupError, TypeError) as exc:
+        log.warning("%s dropped: unreadable (%s: %s)", pr.id, type(exc).__name__, exc)
+        return pr, "unreadable", None, None, None
+
+
+def _store_one(store: Store, pr: PullRequest | Unreadable, reason: str | None,
+               clean: PullRequest | None, kept: PullRequest | None,
+               row: dict[str, object] | None, report: CrawlReport, known: set[str]) -> None:
+    if reason or clean is None or kept is None:
         report.skipped[reason or "dropped"] += 1
         store.record_drop("crawl", pr.id, reason or "dropped", repo=pr.repo)
         return
     if clean != pr:
         report.redacted += 1
-    if store.put_pr(scrub_pr(clean), replace=True):
+    if store.put_pr(kept, replace=True, row=row):
         if pr.id in known:
             report.updated += 1
         else:

@@ -47,7 +47,7 @@ from prsynth.llm.context import (
     context_refusal,
     discover_window,
 )
-from prsynth.text.redact import redact
+from prsynth.text.redact import masked_url, redact
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ class OpenAIChat(LLMBackend):
         return (self.base_url or OPENAI_API_URL).rstrip("/")
 
     def describe(self) -> str:
-        return f"{self.model} at {self.url}"
+        return f"{self.model} at {masked_url(self.url)}"
 
     def cost(self, tokens_in: int, tokens_out: int) -> float:
         return self.price.cost(tokens_in, tokens_out) if self.price else 0.0
@@ -269,13 +269,13 @@ class OpenAIChat(LLMBackend):
                 raise LLMCallError(_status_message(exc), "rejected", **spent) from None
             except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
                 raise LLMError(
-                    f"the LLM server at {self.url} refused the credentials (HTTP "
+                    f"the LLM server at {masked_url(self.url)} refused the credentials (HTTP "
                     f"{exc.status_code}); check OPENAI_API_KEY"
                 ) from None
             except openai.NotFoundError:
                 raise LLMError(
-                    f"the LLM server at {self.url} has no model {self.model!r} or no Chat "
-                    "Completions endpoint (HTTP 404); check --model and base_url (it usually "
+                    f"the LLM server at {masked_url(self.url)} has no model {self.model!r} or no"
+                    " Chat Completions endpoint (HTTP 404); check --model and base_url (it usually "
                     "ends in /v1)"
                 ) from None
             except (openai.APIStatusError, openai.APIConnectionError, BadBody) as exc:
@@ -333,8 +333,8 @@ class OpenAIChat(LLMBackend):
             failures = self._failures
         if self.max_server_failures and failures >= self.max_server_failures:
             raise ServerDown(
-                f"the LLM server at {self.url} failed {failures} requests in a row (last: "
-                f"{_describe(exc)}); stopped. {RESUME}"
+                f"the LLM server at {masked_url(self.url)} failed {failures} requests in a row "
+                f"(last: {_describe(exc)}); stopped. {RESUME}"
             ) from None
 
     def _gave_up(self, exc: Exception, retries: int, spent: dict[str, Any]) -> Exception:
@@ -346,8 +346,8 @@ class OpenAIChat(LLMBackend):
                                 "timeout", **spent)
         if isinstance(exc, openai.APIConnectionError):
             return ServerDown(
-                f"cannot reach the LLM server at {self.url} ({_describe(exc)}) after {tries} "
-                f"tries; start it, or fix `base_url` in [llm] / OPENAI_BASE_URL. {RESUME}"
+                f"cannot reach the LLM server at {masked_url(self.url)} ({_describe(exc)}) after"
+                f" {tries} tries; start it, or fix `base_url` in [llm] / OPENAI_BASE_URL. {RESUME}"
             )
         return LLMCallError(f"{_describe(exc)} after {tries} tries", "server_error", **spent)
 

@@ -86,9 +86,11 @@ def _section_path(section: str) -> str:
     if old_path and old_path != "/dev/null":
         return old_path
     # Binary or mode-only sections have no ---/+++ lines: read "diff --git a/X b/X".
-    header = section.split("\n", 1)[0][len("diff --git "):]
+    header = section.split("\n", 1)[0][len("diff --git "):].rstrip("\r")
     half = len(header) // 2
-    return _strip_prefix(header[half + 1:]) if header[half] == " " else _strip_prefix(header)
+    if header and header[half] == " ":
+        return _strip_prefix(header[half + 1:])
+    return _strip_prefix(header)
 
 
 def _strip_prefix(path: str) -> str:
@@ -108,6 +110,34 @@ def section_status(section: str) -> str:
     if "\nrename from " in header:
         return "renamed"
     return "modified"
+
+
+CARRIAGE_RETURNS = re.compile(r"\r+\n")
+BINARY_PATCH = re.compile(r"(?m)^GIT binary patch$")
+
+
+def clean_diff(diff: str) -> str:
+    """`diff` as text the rest of prsynth can rely on: no NUL bytes, no carriage-return
+    line ends, `GIT binary patch` payloads replaced by git's one-line binary note, and
+    no blank lines trailing the last hunk."""
+    if not diff:
+        return ""
+    text = CARRIAGE_RETURNS.sub("\n", diff.replace("\x00", ""))
+    if "GIT binary patch" in text:
+        text = _drop_binary_patches(text)
+    return text.rstrip("\r\n") + "\n" if text.strip() else ""
+
+
+def _drop_binary_patches(diff: str) -> str:
+    sections = []
+    for section in re.split(r"(?m)^(?=diff --git )", diff):
+        binary = BINARY_PATCH.search(section)
+        if binary and section.startswith("diff --git "):
+            head = section[:binary.start()].rstrip("\n")
+            path = _section_path(section)
+            section = f"{head}\nBinary files a/{path} and b/{path} differ\n"
+        sections.append(section)
+    return "".join(sections)
 
 
 def truncate_diff(diff: str, max_bytes: int) -> tuple[str, bool]:
@@ -184,7 +214,7 @@ def normalized_diff_hash(diff: str) -> str:
     for section in sorted(file_diffs(diff), key=lambda s: s.path):
         parts.append("F " + section.path)
         for line in section.text.splitlines():
-            if line[:1] in "+-" and not line.startswith(("+++ ", "--- ")):
+            if line.startswith(("+", "-")) and not line.startswith(("+++ ", "--- ")):
                 parts.append(line[0] + " ".join(line[1:].split()))
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest() if parts else ""
 

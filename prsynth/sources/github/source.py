@@ -28,6 +28,7 @@ from prsynth.sources.github.client import (
 from prsynth.sources.github.reader import RepoInfo, RepositoryReader
 from prsynth.store import Store, fingerprint
 from prsynth.store.github import GitHubCursor
+from prsynth.text.redact import masked_url
 
 
 def github_client(
@@ -165,7 +166,7 @@ class GitHubSource:
         if exc.status == 404:
             hint = "check the name" + (", or set GITHUB_TOKEN if it is private"
                                        if client.anonymous else " and the token's access")
-            return f"repository {repo} not found at {client.api_url} (404); {hint}"
+            return f"repository {repo} not found at {masked_url(client.api_url)} (404); {hint}"
         if exc.status == 401:
             return f"repository {repo}: GitHub refused the credentials (401); check GITHUB_TOKEN"
         message = exc.data.get("message", "") if isinstance(exc.data, dict) else ""
