@@ -164,7 +164,7 @@ CREDENTIAL_URLS = [
     (["crawl", "github", "a/b", "--api-url", f"ftp://me:{SECRET}@example.org/"], {}, 2),
     (["crawl", "github", "a/b", "--api-url", f"http://me:{SECRET}@127.0.0.1:9/"], {}, 1),
     (["synth", "--llm", "openai", "--model", "m"],
-     {"OPENAI_BASE_URL": f"http://me:{SECRET}@127.0.0.1:9/v1", "OPENAI_API_KEY": "x"}, 1),
+     {"OPENAI_BASE_URL": f"http://me:{SECRET}@127.0.0.1:9/v1", "OPENAI_API_KEY": "x"}, 3),
 ]
 
 
