@@ -95,6 +95,9 @@ class LLMConfig:
     timeout: float = 60.0
     max_retries: int = 5
     max_cost: float = 0.0
+    context_window: int = 0  # tokens; 0: ask the server, else known OpenAI models
+    max_server_failures: int = 5  # failed requests in a row before the run stops (exit 3)
+    batch_poll: float = 30.0  # seconds between looks at a submitted Batch API batch
     # USD per million tokens: {"model-name": {"input": 0.15, "output": 0.6}}
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
 
@@ -103,6 +106,13 @@ class LLMConfig:
 class EmbedConfig:
     model: str = "all-MiniLM-L6-v2"
     batch_size: int = 64
+    backend: str = "onnx"  # onnx | onnx-int8 | torch (docs/architecture.md "Embedding backends")
+    threads: int = 0  # ONNX Runtime threads; 0 = one per core
+
+    @property
+    def vector_model(self) -> str:
+        """The store's key for this config's vectors: int8 vectors differ, so they get their own."""
+        return f"{self.model}#int8" if self.backend == "onnx-int8" else self.model
 
 
 @dataclass

@@ -34,3 +34,7 @@ class PartialFailure(PrsynthError):
 class BudgetSpent(PartialFailure):
     """A budget the whole run shares (API requests, cost) is spent: what was done is
     stored, and the rest of the run is skipped until the next one."""
+
+
+class DiskFull(PrsynthError):
+    """The disk (or a file-size limit) ran out while writing; committed work is kept."""

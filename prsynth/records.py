@@ -111,6 +111,16 @@ class PullRequest:
         return cls(**values)
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A PR a source found but could not read (missing git objects, ...): the crawl
+    records it as dropped with `reason` and goes on."""
+
+    id: str
+    repo: str
+    reason: str
+
+
 @dataclass
 class Query:
     """One synthesized request for one PR; `fields` holds the template-defined extras."""

@@ -41,9 +41,26 @@ def run_cli(store_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     return run
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory):
+    """One ONNX export cache per test session: the first embedding exports, the rest reuse it."""
+    folder = tmp_path_factory.mktemp("prsynth-cache")
+    os.environ["PRSYNTH_CACHE_DIR"] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
-def minilm():
-    """The packaged all-MiniLM-L6-v2, loaded once per session (prsynth caches it by name)."""
+def minilm(onnx_cache):
+    """The packaged all-MiniLM-L6-v2 on the default (ONNX) backend, exported and loaded once
+    per session (prsynth caches it by name)."""
     from prsynth.stages.embed import DEFAULT_MODEL, load_embedder
 
     return load_embedder(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def minilm_torch():
+    """The same model on the PyTorch backend, the reference the ONNX backend must match."""
+    from prsynth.stages.embed import DEFAULT_MODEL, load_embedder
+
+    return load_embedder(DEFAULT_MODEL, backend="torch")

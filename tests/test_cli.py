@@ -7,6 +7,7 @@ from click.testing import CliRunner
 
 from prsynth import __version__
 from prsynth.cli import cli
+from prsynth.store import Store
 
 
 def all_commands(group: click.Group, prefix=()):
@@ -35,6 +36,8 @@ def test_version():
 def test_store_comes_from_flag_then_env_then_config_then_default(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
+    for name in ("prsynth.db", "from-config.db", "from-env.db", "flag.db"):
+        Store(tmp_path / name).close()  # stats reads a store; it never creates one
 
     def store_of(*args, env=None):
         result = runner.invoke(cli, [*args, "stats", "--json"], env=env or {})

@@ -180,6 +180,7 @@ def test_clusters_command_lists_and_shows_clusters(run_cli, store_path, minilm):
 
 
 def test_clusters_show_unknown_id_and_clusters_before_cluster(run_cli, store_path, minilm):
+    Store(store_path).close()  # `clusters` only reads: it never creates the store
     assert "run `prsynth cluster` first" in run_cli("clusters").output
     with Store(store_path) as store:
         prepared(store)

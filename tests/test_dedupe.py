@@ -134,7 +134,8 @@ def test_dupes_command_shows_kept_and_duplicate_texts_side_by_side(run_cli, stor
     assert '"reason": "exact"' in as_json.stdout
 
 
-def test_dupes_before_dedupe_says_what_to_run(run_cli):
+def test_dupes_before_dedupe_says_what_to_run(run_cli, store_path):
+    Store(store_path).close()  # `dupes` only reads: it never creates the store
     result = run_cli("dupes")
     assert result.exit_code == 1 and "run `prsynth dedupe` first" in result.output
 

@@ -149,6 +149,9 @@ def test_prices_come_from_config_then_defaults():
     assert price_for("gpt-4o-mini").input == 0.15
     assert price_for("my-local", {"my-local": {"input": 1, "output": 2}}).output == 2.0
     assert price_for("unknown-model") is None
+    assert price_for("gpt-4o-mini").batch_cost(1_000_000, 1_000_000) == pytest.approx(0.375)
+    own = price_for("m", {"m": {"input": 1, "output": 2, "batch_output": 0.5}})
+    assert own.batch_cost(1_000_000, 1_000_000) == pytest.approx(0.5 + 0.5)
     with pytest.raises(ConfigError, match="unknown keys"):
         price_for("m", {"m": {"inptu": 1}})
 

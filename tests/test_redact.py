@@ -78,3 +78,13 @@ def test_crawl_stores_no_secret_found_in_a_diff(run_cli, store_path, tmp_path):
             data = path.read_bytes()
             assert not any(secret.encode() in data for secret in planted), path
     assert "[REDACTED:github-token]" in (tmp_path / "prs.jsonl").read_text()
+
+
+@pytest.mark.parametrize("text", [
+    # hypothesis found these: a second pass must not reach past a placeholder
+    "The OAuth client secret is wxlGejkc5bJFIoxSLivuGvIL6P_8odNX. 00123456@A",
+    "Our AWS secret key is riGp/58WAm+dX3a5IDnOdcdbWB2dC4/DSDC6Lc1m, please. 00123456@A",
+])
+def test_secrets_in_prose_are_redacted_once_and_for_all(text):
+    once = redact(text)
+    assert "[REDACTED:secret]" in once and redact(once) == once

@@ -12,6 +12,7 @@ from prsynth.config import Config
 from prsynth.errors import MissingStageError
 from prsynth.outputs.report import report_data, write_report
 from prsynth.stages.registry import run_stage, stale_stages
+from prsynth.store import Store
 from tests.support.browser import open_page
 from tests.support.vectordata import PARAPHRASES, add_query, fill_topics
 
@@ -139,6 +140,7 @@ def test_report_in_a_real_browser(store, minilm, tmp_path):
 
 
 def test_report_command_before_select_says_which_command_to_run(run_cli, store_path):
+    Store(store_path).close()  # `report` only reads the store: it never creates one
     result = run_cli("report")
     assert result.exit_code == 1
     assert result.output.strip() == (

@@ -123,7 +123,9 @@ def test_dry_run_sends_nothing_and_prints_calls_tokens_and_cost(run_cli, tmp_pat
     report = json.loads(result.stdout)
     assert report["calls"] == report["todo"] > 20 and report["tokens_in"] > 1000
     assert report["cost_usd"] > 0 and report["dry_run"]
+    assert report["batch_cost_usd"] == pytest.approx(report["cost_usd"] / 2, abs=1e-6)
     assert "nothing was sent" in result.stderr and "estimated cost" in result.stderr
+    assert f"(${report['batch_cost_usd']:.4f} at Batch API prices)" in result.stderr
     assert server.requests == []
     with Store(tmp_path / "prsynth.db") as store:
         assert store.count_queries() == 0
@@ -304,8 +306,9 @@ def test_unreachable_server_stops_the_run_with_one_line(run_cli, tmp_path):
         '[llm]\nbase_url = "http://127.0.0.1:9/v1"\nmax_retries = 0\n')
     run_cli("crawl", "import", str(sample_prs_path()))
     result = run_cli("synth", "--llm", "openai", "--limit", "2")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "cannot reach the LLM server at http://127.0.0.1:9/v1" in result.output
+    assert "run the same command again to continue" in result.output
 
 
 def test_leakage_counts_new_identifiers_and_pasted_lines():

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import click
+from rich.text import Text
 
 from prsynth.config import Config, load_config
-from prsynth.errors import PrsynthError
+from prsynth.errors import DiskFull, PrsynthError, StoreError
+from prsynth.outputs.export import DISK_FULL
 from prsynth.progress import Progress, quiet
 from prsynth.store import Store
+from prsynth.store.core import explain_sqlite_error
+from prsynth.text.redact import redact
+from prsynth.text.terminal import terminal_text
 
 
 @dataclass
@@ -25,9 +31,13 @@ class RunContext:
     store_path: str
     _store: Store | None = field(default=None, repr=False)
 
-    def store(self) -> Store:
+    def store(self, *, write: bool = True) -> Store:
+        """The store; commands that only read pass `write=False`, so a mistyped --store is
+        an error instead of a new empty store, and a read-only store can be read."""
         if self._store is None:
-            self._store = Store(self.store_path)
+            self._store = Store(self.store_path, create=write)
+        elif write and self._store.read_only:
+            raise StoreError(f"store {self.store_path} is read-only; make it writable first")
         return self._store
 
     def close(self) -> None:
@@ -62,15 +72,38 @@ class PrsynthGroup(click.Group):
         try:
             return super().invoke(ctx)
         except PrsynthError as exc:
-            error = click.ClickException(str(exc))
-            error.exit_code = exc.exit_code
-            raise error from None
+            raise _one_line(exc) from None
+        except sqlite3.Error as exc:
+            run = ctx.find_object(RunContext)
+            explained = explain_sqlite_error(exc, run.store_path if run else "")
+            if explained is None:
+                raise
+            raise _one_line(explained) from None
+        except OSError as exc:
+            if exc.errno not in DISK_FULL:
+                raise
+            where = exc.filename or "the output"
+            raise _one_line(DiskFull(
+                f"disk full while writing {where}; nothing stored was lost")) from None
         except KeyboardInterrupt:
             click.echo(
                 "prsynth: interrupted; everything finished so far is stored, re-run to continue",
                 err=True,
             )
             ctx.exit(130)
+
+
+def _one_line(exc: PrsynthError) -> click.ClickException:
+    # Messages can quote URLs and server answers: no secret or escape sequence gets out.
+    error = click.ClickException(terminal_text(redact(str(exc))))
+    error.exit_code = exc.exit_code
+    return error
+
+
+def safe_cells(*cells: str) -> list[Text]:
+    """Table cells from untrusted text: control characters stripped, and shown as plain
+    text (rich would read `[b]` in a PR title as markup)."""
+    return [Text(terminal_text(cell)) for cell in cells]
 
 
 def echo_json(value: Any) -> None:

@@ -6,8 +6,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from prsynth.cli._common import RunContext, echo_json, pass_run
+from prsynth.cli._common import RunContext, echo_json, pass_run, safe_cells
 from prsynth.outputs.inspect import cluster_detail, cluster_overview
+from prsynth.text.terminal import terminal_text
 
 
 @click.group("clusters", invoke_without_command=True)
@@ -17,7 +18,7 @@ def command(ctx: click.Context, as_json: bool) -> None:
     """List clusters: size, label, mean quality, number selected, repositories."""
     if ctx.invoked_subcommand is not None:
         return
-    rows = cluster_overview(ctx.find_object(RunContext).store())
+    rows = cluster_overview(ctx.find_object(RunContext).store(write=False))
     if as_json:
         echo_json(rows)
         return
@@ -31,10 +32,10 @@ def command(ctx: click.Context, as_json: bool) -> None:
     for row in rows:
         quality = "–" if row["mean_quality"] is None else f"{row['mean_quality']:.2f}"
         selected = "–" if row["selected"] is None else str(row["selected"])
-        table.add_row(
+        table.add_row(*safe_cells(
             str(row["cluster"]), str(row["size"]), row["label"], quality, selected,
             f"{row['repos']} ({', '.join(row['top_repos'])})",
-        )
+        ))
     Console().print(table)
 
 
@@ -46,12 +47,13 @@ def command(ctx: click.Context, as_json: bool) -> None:
 @pass_run
 def show(run: RunContext, cluster: int, limit: int, as_json: bool) -> None:
     """Show one cluster's members, nearest its centroid first."""
-    detail = cluster_detail(run.store(), cluster, limit)
+    detail = cluster_detail(run.store(write=False), cluster, limit)
     if as_json:
         echo_json(detail)
         return
     table = Table(
-        title=f"cluster {detail['cluster']}: {detail['label']} ({detail['size']} queries)",
+        title=terminal_text(
+            f"cluster {detail['cluster']}: {detail['label']} ({detail['size']} queries)"),
         show_lines=True,
     )
     table.add_column("distance", justify="right")
@@ -60,8 +62,8 @@ def show(run: RunContext, cluster: int, limit: int, as_json: bool) -> None:
     table.add_column("query")
     table.add_column("selected")
     for member in detail["members"]:
-        table.add_row(
+        table.add_row(*safe_cells(
             f"{member['distance']:.3f}", member["pr_id"], member["title"], member["query"],
             "yes" if member["selected"] else "",
-        )
+        ))
     Console().print(table)

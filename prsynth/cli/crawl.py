@@ -13,12 +13,9 @@ from prsynth.cli._common import (
     progress_bar,
 )
 from prsynth.crawl.lock import crawl_lock
-from prsynth.crawl.plan import planned_jobs, retry_policy
 from prsynth.crawl.run import crawl_all, crawl_git, crawl_github, crawl_import, crawl_outcome
 from prsynth.errors import PartialFailure
 from prsynth.sources.base import CrawlReport
-from prsynth.sources.github.client import ANONYMOUS_NOTE, RequestBudget
-from prsynth.sources.github.source import github_client
 
 
 @click.group("crawl", invoke_without_command=True)
@@ -35,6 +32,9 @@ def command(ctx: click.Context, config_path: str | None, max_requests: int,
     """
     if ctx.invoked_subcommand is not None:
         return
+    # Imported here: PyGithub takes ~0.5 s, which `crawl git` and `crawl import` never need.
+    from prsynth.crawl.plan import planned_jobs
+
     run: RunContext = ctx.obj
     run.use_config_file(ctx, config_path)
     jobs = planned_jobs(run.config, max_requests=max_requests, notify=_say)
@@ -64,6 +64,10 @@ def crawl_github_command(
 
     The token comes from $GITHUB_TOKEN only; without one the crawl runs anonymously.
     """
+    from prsynth.crawl.plan import retry_policy
+    from prsynth.sources.github.client import ANONYMOUS_NOTE, RequestBudget
+    from prsynth.sources.github.source import github_client
+
     client = github_client(
         api_url or run.config.github.api_url,
         budget=RequestBudget(max_requests or run.config.crawl.max_requests),

@@ -5,9 +5,11 @@ from __future__ import annotations
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from prsynth.cli._common import RunContext, echo_json, pass_run
 from prsynth.outputs.inspect import duplicate_listing
+from prsynth.text.terminal import terminal_text
 
 
 @click.command("dupes")
@@ -17,7 +19,7 @@ from prsynth.outputs.inspect import duplicate_listing
 @pass_run
 def command(run: RunContext, limit: int, as_json: bool) -> None:
     """List duplicate groups: the kept query beside each duplicate and why."""
-    groups = duplicate_listing(run.store(), limit)
+    groups = duplicate_listing(run.store(write=False), limit)
     if as_json:
         echo_json(groups)
         return
@@ -35,8 +37,14 @@ def command(run: RunContext, limit: int, as_json: bool) -> None:
         kept = group["representative"]
         for duplicate in group["duplicates"]:
             table.add_row(
-                str(number), f"[b]{kept['id']}[/b] ({kept['pr_id']})\n{kept['query']}",
-                f"[b]{duplicate['id']}[/b] ({duplicate['pr_id']})\n{duplicate['query']}",
-                duplicate["reason"], f"{duplicate['similarity']:.3f}",
+                str(number), _cell(kept), _cell(duplicate), duplicate["reason"],
+                f"{duplicate['similarity']:.3f}",
             )
     console.print(table)
+
+
+def _cell(query: dict) -> Text:
+    """A query's id in bold and its text below, without markup read from the text."""
+    cell = Text(terminal_text(f"{query['id']} ({query['pr_id']})"), style="bold")
+    cell.append("\n" + terminal_text(query["query"]), style="")
+    return cell

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from prsynth.cli._common import RunContext, pass_run
-from prsynth.outputs.export import FORMATS, write_records
+from prsynth.outputs.export import FORMATS, check_output_path, write_records
 from prsynth.selection.records import stored_selection
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl",
@@ -25,7 +25,8 @@ def command() -> None:
 @pass_run
 def export_prs(run: RunContext, fmt: str, output: str) -> None:
     """Export every stored PR record."""
-    count = write_records((pr.to_dict() for pr in run.store().iter_prs()), output, fmt)
+    check_output_path(output, run.store_path)
+    count = write_records((pr.to_dict() for pr in run.store(write=False).iter_prs()), output, fmt)
     click.echo(f"exported {count} PRs to {'stdout' if output == '-' else output}", err=True)
 
 
@@ -35,7 +36,8 @@ def export_prs(run: RunContext, fmt: str, output: str) -> None:
 @pass_run
 def export_queries(run: RunContext, fmt: str, output: str) -> None:
     """Export every stored query record (template-defined fields included)."""
-    records = (query.to_dict() for query in run.store().iter_queries())
+    check_output_path(output, run.store_path)
+    records = (query.to_dict() for query in run.store(write=False).iter_queries())
     count = write_records(records, output, fmt)
     click.echo(f"exported {count} queries to {'stdout' if output == '-' else output}", err=True)
 
@@ -47,7 +49,8 @@ def export_queries(run: RunContext, fmt: str, output: str) -> None:
 @pass_run
 def export_selected(run: RunContext, fmt: str, output: str, name: str | None) -> None:
     """Export a selection's Selected records: query, PR, base commit, patch, test patch, why."""
-    selection, records = stored_selection(run.store(), name)
+    check_output_path(output, run.store_path)
+    selection, records = stored_selection(run.store(write=False), name)
     count = write_records(records, output, fmt)
     where = "stdout" if output == "-" else output
     click.echo(f"exported {count} selected items of {selection['name']!r} to {where}", err=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from prsynth.cli._common import pass_run
+from prsynth.outputs.export import check_output_path
 from prsynth.outputs.report import build_report, write_report
 
 
@@ -14,7 +15,8 @@ from prsynth.outputs.report import build_report, write_report
 @pass_run
 def command(run, output: str) -> None:
     """Write an HTML report: the map of all requests, cluster cards and the selected set."""
-    data = build_report(run.store(), run.config)
+    check_output_path(output, run.store_path)
+    data = build_report(run.store(write=False), run.config)
     path = write_report(data, output)
     click.echo(
         f"wrote {path} ({len(data.points['id'])} requests, {len(data.clusters)} clusters, "

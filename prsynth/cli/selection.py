@@ -11,7 +11,7 @@ from rich.table import Table
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
 from prsynth.cli.score import WEIGHTS, with_weights
-from prsynth.outputs.export import write_records
+from prsynth.outputs.export import check_output_path, write_records
 from prsynth.selection.methods import METHODS
 from prsynth.selection.run import select_queries
 
@@ -45,6 +45,8 @@ def command(run: RunContext, output: str | None, weights_file: str | None, as_js
     """Choose k queries that cover the candidates well and score high; store the run."""
     if output == "-" and as_json:
         raise click.UsageError("-o - and --json both write to stdout; pass -o FILE")
+    if output:
+        check_output_path(output, run.store_path)
     config = with_weights(run.config, weights_file)
     name = flags.pop("name")
     config = config.override("select", **flags)
@@ -93,7 +95,7 @@ def print_summary(name: str, summary: dict[str, Any]) -> None:
 @pass_run
 def selections_command(run: RunContext, as_json: bool) -> None:
     """List stored selection runs: name, when, k, method, seed, quality, coverage."""
-    runs = run.store().selections()
+    runs = run.store(write=False).selections()
     if as_json:
         echo_json(runs)
         return

@@ -15,7 +15,7 @@ from prsynth.outputs.stats import collect_stats
 @pass_run
 def command(run: RunContext, as_json: bool) -> None:
     """Show counts per repository and per drop reason."""
-    stats = collect_stats(run.store(), run.config)
+    stats = collect_stats(run.store(write=False), run.config)
     if as_json:
         echo_json(stats)
         return

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
 from prsynth.cli._common import RunContext, echo_json, pass_run, progress_bar
 from prsynth.errors import PartialFailure
 from prsynth.llm import make_backend
 from prsynth.stages.synth import SynthOptions, synthesize
+from prsynth.store.lock import store_lock
 
 
 @click.command("synth")
@@ -28,20 +31,25 @@ from prsynth.stages.synth import SynthOptions, synthesize
               help="Never spend more than this (default: [llm] max_cost, 0 = no cap).")
 @click.option("--redo", is_flag=True,
               help="Re-make queries that exist (answers still come from the cache).")
+@click.option("--batch", is_flag=True,
+              help="Through the OpenAI Batch API: half price, answers within a day; a re-run "
+                   "resumes a submitted batch.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @pass_run
 def command(run: RunContext, prompt: str, llm: str | None, model: str | None,
             concurrency: int | None, limit: int | None, repo: str | None, dry_run: bool,
-            max_cost: float | None, redo: bool, as_json: bool) -> None:
+            max_cost: float | None, redo: bool, batch: bool, as_json: bool) -> None:
     """Synthesize one request per PR that has none yet (cached, cost-capped)."""
     config = run.config.llm
     backend = make_backend(config, llm=llm, model=model)
     options = SynthOptions(
-        prompt=prompt, limit=limit, repo=repo, dry_run=dry_run, redo=redo,
+        prompt=prompt, limit=limit, repo=repo, dry_run=dry_run, redo=redo, batch=batch,
         concurrency=concurrency or config.concurrency,
         max_cost=max_cost if max_cost is not None else (config.max_cost or None),
     )
-    with progress_bar(f"synth ({backend.describe()})") as progress:
+    # Two runs at once would both pay for the same answers and log them twice.
+    lock = contextlib.nullcontext() if dry_run else store_lock(run.store_path, "synth")
+    with lock, progress_bar(f"synth ({backend.describe()})") as progress:
         report = synthesize(run.store(), backend, options, progress)
     if as_json:
         echo_json(report.to_dict())

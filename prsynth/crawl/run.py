@@ -1,5 +1,5 @@
 """The crawl: for each source, its PRs through the filters and redaction into the store,
-one transaction each (docs/architecture.md, "Sources").
+a transaction per PR or per batch of local PRs (docs/architecture.md, "Sources").
 
 `crawl_source` is the one loop every source goes through; `crawl_all` runs a list of
 sources so that one failing source does not stop the others. `crawl_git`,
@@ -8,10 +8,12 @@ sources so that one failing source does not stop the others. `crawl_git`,
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prsynth.config import FiltersConfig
 from prsynth.crawl.filters import (
@@ -23,15 +25,18 @@ from prsynth.crawl.filters import (
 from prsynth.crawl.recheck import recheck_stored
 from prsynth.errors import BudgetSpent, ConfigError, PartialFailure, PrsynthError, SourceError
 from prsynth.progress import Progress, quiet
-from prsynth.records import REPO_NAME
+from prsynth.records import REPO_NAME, PullRequest, Unreadable
 from prsynth.sources.base import CrawlReport, Source
 from prsynth.sources.dumps import DumpSource
-from prsynth.sources.github.client import GitHubClient
-from prsynth.sources.github.source import GitHubSource
 from prsynth.sources.local_git import LocalGitSource
 from prsynth.store import Store
+from prsynth.store.prs import pr_row
+from prsynth.text.diffs import clean_diff
 from prsynth.text.personal import scrub_pr
 from prsynth.text.redact import redact_pr
+
+if TYPE_CHECKING:  # PyGithub takes ~0.5 s to import: only the GitHub paths load it
+    from prsynth.sources.github.client import GitHubClient
 
 log = logging.getLogger(__name__)
 
@@ -47,30 +52,25 @@ class CrawlJob:
 
 def crawl_source(store: Store, job: CrawlJob, report: CrawlReport,
                  progress: Progress = quiet) -> None:
-    """Filter, redact and store the source's PRs, one transaction each, counting every
+    """Filter, redact and store the source's PRs, `store_batch` per transaction, counting every
     drop by its reason on `report`. The source's own bookkeeping for a PR commits with
     it; its `finish` runs however the loop ends."""
     source, complete = job.source, False
     known = store.pr_ids()
     for repo in _repos_of(source, known):
         report.rechecked += recheck_stored(store, job.filters, repo)
+    prs = source.pull_requests(store, report, job.filters, progress)
     try:
-        for pr in source.pull_requests(store, report, job.filters, progress):
-            reason = first_drop_reason(pr, job.filters)
+        while group := list(itertools.islice(prs, source.store_batch)):
+            # Filtering and redaction happen before the write lock is taken.
+            ready = [_prepared(pr, job.filters) for pr in group]
             with store.transaction():
-                if reason:
-                    report.skipped[reason] += 1
-                    store.record_drop("crawl", pr.id, reason, repo=pr.repo)
-                else:
-                    clean = redact_pr(pr)
-                    if clean != pr:
-                        report.redacted += 1
-                    if store.put_pr(scrub_pr(clean), replace=True):
-                        if pr.id in known:
-                            report.updated += 1
-                        else:
-                            report.new += 1
-                source.stored(store, pr)
+                for pr, reason, clean, kept, row in ready:
+                    _store_one(store, pr, reason, clean, kept, row, report, known)
+                    if not isinstance(pr, Unreadable):
+                        source.stored(store, pr)
+                    if job.limit and report.new >= job.limit:
+                        break
             if job.limit and report.new >= job.limit:
                 break
         else:
@@ -85,6 +85,44 @@ def _repos_of(source: Source, known: set[str]) -> list[str]:
     if REPO_NAME.match(source.name):
         return [source.name]
     return sorted({pr_id.split("#", 1)[0] for pr_id in known})
+
+
+Prepared = tuple[PullRequest | Unreadable, str | None, PullRequest | None,
+                 PullRequest | None, dict[str, object] | None]
+
+
+def _prepared(pr: PullRequest | Unreadable, filters: list[PullRequestFilter]) -> Prepared:
+    """(PR, drop reason, redacted PR, what is stored, its row): all work before the write
+    lock. A record no parser can read is dropped as `unreadable`, never the crawl."""
+    if isinstance(pr, Unreadable):
+        return pr, pr.reason, None, None, None
+    pr.diff = clean_diff(pr.diff)
+    reason = first_drop_reason(pr, filters)
+    if reason:
+        return pr, reason, None, None, None
+    try:
+        clean = redact_pr(pr)
+        kept = scrub_pr(clean)
+        return pr, None, clean, kept, pr_row(kept)
+    except (ValueError, LookupError, TypeError) as exc:
+        log.warning("%s dropped: unreadable (%s: %s)", pr.id, type(exc).__name__, exc)
+        return pr, "unreadable", None, None, None
+
+
+def _store_one(store: Store, pr: PullRequest | Unreadable, reason: str | None,
+               clean: PullRequest | None, kept: PullRequest | None,
+               row: dict[str, object] | None, report: CrawlReport, known: set[str]) -> None:
+    if reason or clean is None or kept is None:
+        report.skipped[reason or "dropped"] += 1
+        store.record_drop("crawl", pr.id, reason or "dropped", repo=pr.repo)
+        return
+    if clean != pr:
+        report.redacted += 1
+    if store.put_pr(kept, replace=True, row=row):
+        if pr.id in known:
+            report.updated += 1
+        else:
+            report.new += 1
 
 
 def crawl_all(
@@ -171,6 +209,8 @@ def github_jobs(
     filters: list[PullRequestFilter] | None = None, tasks: FiltersConfig | None = None,
 ) -> list[CrawlJob]:
     """One job per repository; closed PRs that were never merged are dropped first."""
+    from prsynth.sources.github.source import GitHubSource
+
     chain = filters if filters is not None else default_filters(include_bots=include_bots,
                                                                  tasks=tasks)
     return [

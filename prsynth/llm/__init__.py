@@ -26,6 +26,9 @@ def make_backend(
         return OpenAIChat(
             model=model or config.model, base_url=base_url,
             timeout=config.timeout, max_retries=config.max_retries,
-            concurrency=config.concurrency, prices=config.prices, **options,
+            concurrency=config.concurrency, prices=config.prices,
+            context_window=config.context_window,
+            max_server_failures=config.max_server_failures, batch_poll=config.batch_poll,
+            **options,
         )
     raise ConfigError(f"--llm {name!r} is unknown; use openai or offline")

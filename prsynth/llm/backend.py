@@ -1,8 +1,10 @@
 """The one small LLM interface, `complete(messages, schema) -> Completion`, and what every
-backend shares: errors, prices, the cost budget and answer validation.
+backend shares: errors, prices (synchronous and Batch API), the cost budget, answer
+validation, and how much prompt fits (`prompt_limit`).
 
 The backends: `prsynth.llm.openai_chat.OpenAIChat` (any OpenAI-compatible server) and
 `prsynth.llm.offline.OfflineBaseline` (no model); `prsynth.llm.make_backend` picks one.
+
 Caching, logging and concurrency live one level up, in `prsynth.llm.calls`.
 """
 
@@ -18,10 +20,12 @@ from typing import Any
 import jsonschema
 
 from prsynth.errors import ConfigError, PrsynthError
+from prsynth.llm.context import PromptLimit, Refusal
 
 log = logging.getLogger(__name__)
 
 OFFLINE_MODEL = "offline-baseline"
+OPENAI_API_URL = "https://api.openai.com/v1"
 # USD per million tokens (input, output), for models whose price is not in the config.
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "gpt-4o-mini": (0.15, 0.60),
@@ -35,12 +39,20 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "o4-mini": (1.10, 4.40),
     "o3-mini": (1.10, 4.40),
 }
+MAX_RETRY_AFTER = 120.0
+MAX_BACKOFF = 30.0
 
 Check = Callable[[dict[str, Any]], str | None]
 
 
 class LLMError(PrsynthError):
-    """An LLM problem that stops the whole run (unreachable server, rejected key)."""
+    """An LLM problem that stops the whole run (a rejected key, an unknown model)."""
+
+
+class ServerDown(LLMError):
+    """The server failed too many times in a row: the run stops, what finished is kept."""
+
+    exit_code = 3
 
 
 class LLMCallError(PrsynthError):
@@ -56,6 +68,14 @@ class LLMCallError(PrsynthError):
         self.attempts = attempts
 
 
+class ContextTooLong(LLMCallError):
+    """The server refused the prompt as longer than its context window."""
+
+    def __init__(self, message: str, refusal: Refusal, **spent: Any) -> None:
+        super().__init__(message, "context_length", **spent)
+        self.refusal = refusal
+
+
 @dataclass
 class Completion:
     """A validated answer and what it cost."""
@@ -69,30 +89,42 @@ class Completion:
     cached: bool = False
     attempts: int = 1
     response_format: str = ""
+    note: str = ""  # e.g. the prompt was shrunk after a context-length refusal
 
 
 @dataclass(frozen=True)
 class Price:
-    """USD per million tokens."""
+    """USD per million tokens, synchronous and through the Batch API (half by default,
+    as OpenAI charges)."""
 
     input: float
     output: float
+    batch_input: float | None = None
+    batch_output: float | None = None
 
     def cost(self, tokens_in: int, tokens_out: int) -> float:
         return (tokens_in * self.input + tokens_out * self.output) / 1_000_000
+
+    def batch_cost(self, tokens_in: int, tokens_out: int) -> float:
+        batch_in = self.input / 2 if self.batch_input is None else self.batch_input
+        batch_out = self.output / 2 if self.batch_output is None else self.batch_output
+        return (tokens_in * batch_in + tokens_out * batch_out) / 1_000_000
 
 
 def price_for(model: str, prices: dict[str, dict[str, float]] | None = None) -> Price | None:
     """The configured price of `model`, else the built-in one, else None (unknown)."""
     configured = (prices or {}).get(model)
     if configured is not None:
-        unknown = set(configured) - {"input", "output"}
+        unknown = set(configured) - {"input", "output", "batch_input", "batch_output"}
         if unknown:
             raise ConfigError(
                 f"config [llm.prices.{model}] has unknown keys {', '.join(sorted(unknown))};"
-                " use input and output (USD per million tokens)"
+                " use input and output (USD per million tokens), and optionally batch_input"
+                " and batch_output (default: half)"
             )
-        return Price(float(configured.get("input", 0.0)), float(configured.get("output", 0.0)))
+        batch = [configured.get(k) for k in ("batch_input", "batch_output")]
+        return Price(float(configured.get("input", 0.0)), float(configured.get("output", 0.0)),
+                     *(None if b is None else float(b) for b in batch))
     if model in DEFAULT_PRICES:
         return Price(*DEFAULT_PRICES[model])
     return None
@@ -150,6 +182,14 @@ class LLMBackend:
     def cost(self, tokens_in: int, tokens_out: int) -> float:
         return 0.0
 
+    def batch_cost(self, tokens_in: int, tokens_out: int) -> float:
+        """What the same tokens cost through the Batch API."""
+        return 0.0
+
+    def prompt_limit(self, max_tokens: int) -> PromptLimit | None:
+        """How many prompt tokens leave room for a `max_tokens` answer (None: no limit)."""
+        return None
+
     def check_ready(self) -> None:
         """Raise a one-line error when the backend cannot work (e.g. a missing API key)."""
 
@@ -183,6 +223,19 @@ def validate_answer(content: str, validator: Any) -> tuple[dict[str, Any] | None
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         return None, f"does not match the schema at {where}: {error.message[:200]}"
     return data, ""
+
+
+def reask(conversation: list[dict[str, str]], content: str, problem: str
+          ) -> list[dict[str, str]]:
+    """The conversation asking again after an invalid answer, with the reason."""
+    return [*conversation, {"role": "assistant", "content": content[:4000]},
+            {"role": "user", "content": f"That answer is invalid: {problem}. Reply again "
+                                        "with only a JSON object that matches the schema."}]
+
+
+def worst_case_tokens(messages: list[dict[str, str]]) -> int:
+    """No tokenizer makes more tokens than bytes: what a spending cap must assume."""
+    return sum(len(m["content"].encode("utf-8")) + 8 for m in messages)
 
 
 def answer_validator(schema: dict[str, Any]) -> Any:

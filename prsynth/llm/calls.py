@@ -16,7 +16,16 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from prsynth.llm.backend import Budget, Check, Completion, LLMBackend, LLMCallError, LLMError
+from prsynth.llm.backend import (
+    Budget,
+    Check,
+    Completion,
+    ContextTooLong,
+    LLMBackend,
+    LLMCallError,
+    LLMError,
+)
+from prsynth.llm.context import CONTEXT_MARGIN, PromptLimit, Refusal
 from prsynth.llm.prompts import Template, estimate_tokens
 from prsynth.progress import Progress, quiet
 from prsynth.store import Store
@@ -35,6 +44,10 @@ class LLMCall:
     messages: list[dict[str, str]]
     context: dict[str, Any] = field(default_factory=dict, repr=False)
     check: Check | None = None
+    # Re-renders the prompt under a smaller limit, after a context-length refusal.
+    shrink: Callable[[PromptLimit], list[dict[str, str]]] | None = field(default=None,
+                                                                          repr=False)
+    limit: PromptLimit | None = field(default=None, repr=False)  # what it was rendered for
 
     def cache_key(self, model: str) -> str:
         """sha256 of everything that determines the answer: model, messages, parameters."""
@@ -107,17 +120,11 @@ def run_calls(
                 answer = cached.get(key)
                 if answer is not None:
                     totals.cached += 1
-                    hits.append(CallOutcome(call, Completion(
-                        data=answer.data, model=answer.model, tokens_in=answer.tokens_in,
-                        tokens_out=answer.tokens_out, cost_usd=answer.cost_usd, cached=True)))
+                    hits.append(CallOutcome(call, from_cache(answer)))
                     continue
                 while len(pending) >= window:
                     yield counter.count(_collect(store, backend, pending, totals))
-                future = pool.submit(
-                    backend.complete, call.messages, call.template.schema,
-                    temperature=call.template.temperature, max_tokens=call.template.max_tokens,
-                    check=call.check, budget=budget, context=call.context,
-                )
+                future = pool.submit(complete_call, backend, call, budget)
                 pending[future] = (call, key)
             if hits:
                 yield counter.count(hits)
@@ -129,6 +136,55 @@ def run_calls(
 
 
 BATCH = 64
+
+
+def from_cache(answer: CachedResponse) -> Completion:
+    """A cached answer as a completion (what it cost when it was made)."""
+    return Completion(data=answer.data, model=answer.model, tokens_in=answer.tokens_in,
+                      tokens_out=answer.tokens_out, cost_usd=answer.cost_usd, cached=True)
+
+
+def complete_call(backend: LLMBackend, call: LLMCall, budget: Budget | None = None) -> Completion:
+    """`backend.complete` for `call`; after a context-length refusal, once more with the
+    prompt re-rendered to fit what the server reported (the log row notes it)."""
+    def complete(messages: list[dict[str, str]]) -> Completion:
+        return backend.complete(
+            messages, call.template.schema, temperature=call.template.temperature,
+            max_tokens=call.template.max_tokens, check=call.check, budget=budget,
+            context=call.context)
+
+    try:
+        return complete(call.messages)
+    except ContextTooLong as refused:
+        if call.shrink is None:
+            raise
+        limit = smaller_limit(call.messages, refused.refusal, call.template.max_tokens,
+                              call.limit)
+        try:
+            completion = complete(call.shrink(limit))
+        except LLMCallError as again:
+            again.tokens_in += refused.tokens_in
+            again.attempts += refused.attempts
+            raise
+        said = f"{refused.refusal.window}-token context" if refused.refusal.window else (
+            "the server's context")
+        completion.note = f"prompt shrunk to fit {said} after a refusal"
+        completion.attempts += refused.attempts
+        return completion
+
+
+def smaller_limit(messages: list[dict[str, str]], refusal: Refusal, max_tokens: int,
+                  current: PromptLimit | None) -> PromptLimit:
+    """A limit, in the estimate's units, that the refused prompt would have met: the
+    server's window less the answer, scaled by how far the estimate fell short of the
+    server's own count; a quarter less than the refused prompt when it said neither."""
+    base = current or PromptLimit(10**9)
+    estimated = base.messages_tokens(messages)
+    if not refusal.window:
+        return PromptLimit(max(estimated * 3 // 4, 1), base.count)
+    shortfall = max((refusal.prompt_tokens or 0) / max(estimated, 1), 1.0)
+    room = refusal.window - max_tokens - CONTEXT_MARGIN
+    return PromptLimit(max(int(room / shortfall * 0.95), 1), base.count)
 
 
 def store_outcomes(
@@ -229,7 +285,7 @@ def _collect(
             template=call.template.id, model=completion.model, item=call.item,
             tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
             latency_s=round(completion.latency_s, 4), cost_usd=completion.cost_usd,
-            attempts=completion.attempts))
+            attempts=completion.attempts, note=completion.note))
         outcomes.append(CallOutcome(call, completion))
     with store.transaction():
         store.cache_responses(answers)
@@ -257,10 +313,7 @@ def _failed(backend: LLMBackend, call: LLMCall, exc: LLMCallError, totals: CallT
 
 def _offline(backend: LLMBackend, call: LLMCall, totals: CallTotals) -> CallOutcome:
     try:
-        completion = backend.complete(
-            call.messages, call.template.schema, temperature=call.template.temperature,
-            max_tokens=call.template.max_tokens, check=call.check, context=call.context,
-        )
+        completion = complete_call(backend, call)
     except LLMCallError as exc:
         totals.failed += 1
         return CallOutcome(call, None, exc.reason, redact(str(exc)))

@@ -13,6 +13,7 @@ import json
 import math
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import jinja2
 import jsonschema
 
 from prsynth.errors import ConfigError
+from prsynth.llm.context import PromptLimit
 from prsynth.resources import prompts_dir
 from prsynth.text.diffs import HUNK_HEADER, file_diffs, file_kind, leading_hunks
 
@@ -202,11 +204,12 @@ def diff_kind(path: str, text: str) -> str:
     return file_kind(path) if HUNK_HEADER.search(text) else "binary"
 
 
-def budget_diff(diff: str, budget_tokens: int) -> DiffExcerpt:
+def budget_diff(diff: str, budget_tokens: float,
+                count: Callable[[str], float] = estimate_tokens) -> DiffExcerpt:
     """Keep whole file diffs, most informative first (code, tests, generated, lockfiles),
-    until the budget is used; cut the first one that does not fit to its leading hunks
-    and drop the rest. Binary and mode-only sections carry no text and are always dropped.
-    The kept sections stay in the diff's own order."""
+    until the budget (in `count`'s units) is used; cut the first one that does not fit to
+    its leading hunks and drop the rest. Binary and mode-only sections carry no text and
+    are always dropped. The kept sections stay in the diff's own order."""
     sections = [(i, s, diff_kind(s.path, s.text)) for i, s in enumerate(file_diffs(diff))]
     dropped = [{"path": s.path, "kind": k, "partial": False} for _, s, k in sections
                if k == "binary"]
@@ -215,20 +218,20 @@ def budget_diff(diff: str, budget_tokens: int) -> DiffExcerpt:
         key=lambda item: (KINDS.index(item[2]), item[0]),
     )
     kept: list[tuple[int, str]] = []
-    used = 0
+    used = 0.0
     full = False
     for index, section, kind in ranked:
-        cost = estimate_tokens(section.text)
+        cost = count(section.text)
         if not full and used + cost <= budget_tokens:
             kept.append((index, section.text))
             used += cost
             continue
         if not full:
             full = True
-            partial = leading_hunks(section.text, (budget_tokens - used) * 4)
+            partial = leading_hunks(section.text, budget_tokens - used, count)
             if partial:
                 kept.append((index, partial))
-                used += estimate_tokens(partial)
+                used += count(partial)
                 dropped.append({"path": section.path, "kind": kind, "partial": True})
                 continue
         dropped.append({"path": section.path, "kind": kind, "partial": False})
@@ -273,21 +276,79 @@ def pr_variables(pr: Any) -> dict[str, Any]:
     }
 
 
-def render_pr(template: Template, pr: Any, **extra: Any) -> RenderedPrompt:
-    """Render `template` for `pr`, with the diff excerpt trimmed to what the budget leaves."""
+def render_pr(template: Template, pr: Any, *, limit: PromptLimit | None = None,
+              **extra: Any) -> RenderedPrompt:
+    """Render `template` for `pr` so that it fits both the template's `budget_tokens` and
+    `limit` (the model's context less the answer), trimming the diff excerpt first and
+    the description and issue texts when even a prompt without diff would not fit."""
     variables = {**pr_variables(pr), **extra}
+
+    def size(messages: list[dict[str, str]]) -> tuple[int, int]:
+        rough = sum(estimate_tokens(m["content"]) for m in messages)
+        return rough, limit.messages_tokens(messages) if limit else 0
+
+    def fits(messages: list[dict[str, str]]) -> bool:
+        rough, counted = size(messages)
+        return rough <= template.budget_tokens and (limit is None or counted <= limit.tokens)
+
     whole = budget_diff(pr.diff or "", 10**9)
     if not any(d["kind"] != "binary" for d in whole.dropped):
         # Most PRs fit whole: one render tells.
         variables.update(diff=whole.text, dropped=whole.dropped,
                          dropped_summary=whole.dropped_summary)
         messages = template.render(variables)
-        if sum(estimate_tokens(m["content"]) for m in messages) <= template.budget_tokens:
+        if fits(messages):
             return RenderedPrompt(messages, variables, whole)
     empty = {**variables, "diff": "", "dropped": [], "dropped_summary": ""}
-    room = template.budget_tokens - sum(estimate_tokens(m["content"]) for m in
-                                        template.render(empty))
-    excerpt = budget_diff(pr.diff or "", max(room, 0))
-    variables.update(diff=excerpt.text, dropped=excerpt.dropped,
-                     dropped_summary=excerpt.dropped_summary)
-    return RenderedPrompt(template.render(variables), variables, excerpt)
+    if limit is not None:
+        _shorten_texts(template, empty, limit)
+        variables["pr"] = empty["pr"]
+    rough, counted = size(template.render(empty))
+    # The excerpt is rendered with a line naming what was left out: keep room for it.
+    slack = 0.0
+    for _ in range(4):
+        rooms = [template.budget_tokens - rough - slack]
+        if limit is not None:
+            rooms.append(limit.tokens - counted - slack)
+        if min(rooms) <= 0:
+            excerpt = budget_diff(pr.diff or "", 0)
+        else:
+            excerpt = budget_diff(pr.diff or "", 1.0, _fraction_of(rooms, limit))
+        variables.update(diff=excerpt.text, dropped=excerpt.dropped,
+                         dropped_summary=excerpt.dropped_summary)
+        messages = template.render(variables)
+        if fits(messages) or not excerpt.text:
+            break
+        over_rough, over_counted = size(messages)
+        slack += max(over_rough - template.budget_tokens,
+                     over_counted - limit.tokens if limit else 0, 16)
+    return RenderedPrompt(messages, variables, excerpt)
+
+
+def rerender(template: Template, pr: Any, extra: dict[str, Any]
+             ) -> Callable[[PromptLimit], list[dict[str, str]]]:
+    """The messages of `render_pr` for `pr` under another limit (after a refusal)."""
+    return lambda limit: render_pr(template, pr, limit=limit, **extra).messages
+
+
+def _fraction_of(rooms: list[float], limit: PromptLimit | None) -> Callable[[str], float]:
+    """A text's cost as the larger share it takes of the template budget's room and of
+    the context limit's room, so one budget of 1.0 honours both."""
+    if limit is None:
+        return lambda text: estimate_tokens(text) / rooms[0]
+    return lambda text: max(estimate_tokens(text) / rooms[0], limit.count(text) / rooms[1])
+
+
+def _shorten_texts(template: Template, variables: dict[str, Any], limit: PromptLimit) -> None:
+    """Halve the description and issue bodies while the prompt without any diff takes
+    more than two thirds of `limit` (a long description on a small model)."""
+    original = variables["pr"]
+    for halvings in range(1, 7):
+        if limit.messages_tokens(template.render(variables)) <= limit.tokens * 2 // 3:
+            return
+        keep = len(original["body"]) >> halvings
+        variables["pr"] = {
+            **original, "body": original["body"][:keep] + "\n[... body cut ...]",
+            "linked_issues": [{**i, "body": i["body"][: len(i["body"]) >> halvings]}
+                              for i in original["linked_issues"]],
+        }

@@ -24,6 +24,7 @@ import jinja2
 from prsynth import __version__
 from prsynth.config import Config
 from prsynth.errors import MissingStageError
+from prsynth.outputs.export import atomic_output, check_output_path
 from prsynth.outputs.stats import collect_stats
 from prsynth.selection.records import selected_records
 from prsynth.store import Store, utcnow
@@ -184,11 +185,12 @@ def render_report(data: ReportData) -> str:
 
 def write_report(data: ReportData, path: str | Path) -> Path:
     """Write the report next to its final name, then rename, so a reader never sees half."""
+    check_output_path(path, data.store)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(render_report(data), encoding="utf-8")
-    partial.replace(path)
+    page = render_report(data).encode("utf-8")
+    with atomic_output(path) as handle:
+        handle.write(page)
     return path
 
 

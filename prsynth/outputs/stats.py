@@ -24,7 +24,7 @@ def collect_stats(store: Store, config: Config) -> dict[str, Any]:
         "prs": store.count_prs(),
         "queries": store.count_queries(),
         "llm": store.llm_call_totals(),
-        **vector_stats(store, config.embed.model),
+        **vector_stats(store, config.embed.vector_model),
         **selection_stats(store),
         "verification": store.verification_counts(),
         "repos": dict(sorted(per_repo.items())),

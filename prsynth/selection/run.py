@@ -89,7 +89,7 @@ def gather_candidates(
     PR `prsynth verify` verified, with `verified_only`), plus every pinned one. A query whose
     PR the crawl filters dropped after it was stored (not a coding task) is never a
     candidate."""
-    model = config.embed.model
+    model = config.embed.vector_model
     ids, vectors = store.query_vectors(model)
     scores = store.query_scores()
     clusters = store.clusters()

@@ -80,6 +80,9 @@ class Source(Protocol):
 
     # What log lines and reports call it: "owner/name", or the dump's path.
     name: str
+    # PRs stored per transaction: local sources batch (fewer commits); a source that waits
+    # on the network keeps 1, so no transaction stays open across a request.
+    store_batch: int
 
     def pull_requests(
         self, store: Store, report: CrawlReport, filters: Sequence[PullRequestFilter],

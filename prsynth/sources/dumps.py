@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,14 @@ from prsynth.progress import Progress
 from prsynth.records import FileChange, PullRequest, check_repo_name, is_bot
 from prsynth.sources.base import BadLine, CrawlReport
 from prsynth.store import Store
-from prsynth.text.diffs import added_lines, file_diffs, removed_lines, section_status, truncate_diff
+from prsynth.text.diffs import (
+    added_lines,
+    clean_diff,
+    file_diffs,
+    removed_lines,
+    section_status,
+    truncate_diff,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +37,8 @@ class DumpSource:
     Records already stored are kept as they are (a dump is a snapshot, not an update).
     """
 
+    store_batch = 100  # PRs per transaction (sources.base.Source)
+
     def __init__(self, path: str | Path, *, max_diff_bytes: int = 200_000) -> None:
         self.path = Path(path)
         self.name = str(path)
@@ -40,11 +50,18 @@ class DumpSource:
         progress: Progress,
     ) -> Iterator[PullRequest]:
         known = store.pr_ids()
-        for item in self.records():
-            if isinstance(item, BadLine):
-                report.bad_lines.append(item)
-                log.warning("%s line %d skipped: %s", self.path, item.line, item.reason)
-            elif item.id in known:
+        first_line: dict[str, int] = {}
+        for entry in self.records():
+            if not isinstance(entry, BadLine) and entry[1].id in first_line:
+                entry = BadLine(entry[0], f"{entry[1].id} was already on line "
+                                f"{first_line[entry[1].id]}; the first is kept")
+            if isinstance(entry, BadLine):
+                report.bad_lines.append(entry)
+                log.warning("%s line %d skipped: %s", self.path, entry.line, entry.reason)
+                continue
+            number, item = entry
+            first_line[item.id] = number
+            if item.id in known:
                 report.unchanged += 1
             else:
                 self.repos.setdefault(item.repo, item)
@@ -58,42 +75,126 @@ class DumpSource:
             store.put_repo(name, license=pr.license, stars=pr.stars,
                            description=pr.repo_description, language=pr.repo_language)
 
-    def records(self) -> Iterator[PullRequest | BadLine]:
+    def records(self) -> Iterator[tuple[int, PullRequest] | BadLine]:
+        """(line number, PR) for every readable line, a BadLine with the reason otherwise."""
         if not self.path.is_file():
             raise SourceError(f"import file {self.path}: not found; pass a JSONL file")
         with self.path.open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    record = json.loads(raw.decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                    yield BadLine(number, f"not valid JSON ({exc.__class__.__name__})")
-                    continue
-                try:
-                    yield self._pull_request(record)
-                except (ConfigError, KeyError, TypeError, ValueError) as exc:
-                    yield BadLine(number, _reason(exc))
+            yield from read_records(handle, self.max_diff_bytes)
 
-    def _pull_request(self, record: Any) -> PullRequest:
-        if not isinstance(record, dict):
-            raise ValueError("a line must hold a JSON object")
-        if SWE_BENCH_KEYS <= record.keys() and "number" not in record:
-            pr = from_swe_bench(record)
-        else:
-            pr = from_export(record)
-        pr.diff, pr.diff_truncated = truncate_diff(pr.diff, self.max_diff_bytes)
-        return pr
+
+def read_records(
+    lines: Iterable[bytes], max_diff_bytes: int = 200_000,
+) -> Iterator[tuple[int, PullRequest] | BadLine]:
+    """Parse JSONL lines: (line number, PR) or a BadLine naming the line and the reason,
+    for any bytes at all (tests/test_properties.py holds it to that)."""
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            yield BadLine(number, f"not valid JSON ({exc.__class__.__name__})")
+            continue
+        try:
+            pr = _pull_request(record, max_diff_bytes)
+        except (ConfigError, KeyError, TypeError, ValueError) as exc:
+            yield BadLine(number, _reason(exc))
+            continue
+        yield number, pr
+
+
+def _pull_request(record: Any, max_diff_bytes: int) -> PullRequest:
+    if not isinstance(record, dict):
+        raise ValueError("a line must hold a JSON object")
+    if SWE_BENCH_KEYS <= record.keys() and "number" not in record:
+        pr = from_swe_bench(record)
+    else:
+        pr = from_export(record)
+    pr.diff, pr.diff_truncated = truncate_diff(clean_diff(pr.diff), max_diff_bytes)
+    return pr
+
+
+# The PR record of DESIGN.md, field by field: (accepted JSON types, what to say).
+# null stands for "not given" in every optional field.
+TEXT, COUNT, FLAG = (str,), (int,), (bool,)
+PR_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "id": (TEXT, "a string OWNER/NAME#N"), "repo": (TEXT, "a string OWNER/NAME"),
+    "number": (COUNT, "a positive integer"), "url": (TEXT, "a string"),
+    "title": (TEXT, "a string"), "body": (TEXT, "a string"), "author": (TEXT, "a string"),
+    "author_is_bot": (FLAG, "true or false"), "merged_at": (TEXT, "an ISO 8601 date string"),
+    "base_sha": (TEXT, "a string"), "head_sha": (TEXT, "a string"),
+    "merge_sha": (TEXT, "a string"), "additions": (COUNT, "a non-negative integer"),
+    "deletions": (COUNT, "a non-negative integer"), "files": ((list,), "a list of objects"),
+    "diff": (TEXT, "a string"), "diff_truncated": (FLAG, "true or false"),
+    "linked_issues": ((list,), "a list of objects"), "license": (TEXT, "a string"),
+    "source": (TEXT, "a string"), "stars": (COUNT, "a non-negative integer"),
+    "repo_description": (TEXT, "a string"), "repo_language": (TEXT, "a string"),
+}
+FILE_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "path": (TEXT, "a string"), "status": (TEXT, "a string"),
+    "additions": (COUNT, "a non-negative integer"),
+    "deletions": (COUNT, "a non-negative integer"), "previous_path": (TEXT, "a string"),
+    "binary": (FLAG, "true or false"),
+}
+SWE_BENCH_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "repo": (TEXT, "a string OWNER/NAME"), "instance_id": (TEXT, "a string OWNER__NAME-N"),
+    "base_commit": (TEXT, "a string"), "patch": (TEXT, "a string"),
+    "test_patch": (TEXT, "a string"), "problem_statement": (TEXT, "a string"),
+    "created_at": (TEXT, "an ISO 8601 date string"),
+}
+
+
+def check_fields(
+    record: dict[str, Any], schema: dict[str, tuple[tuple[type, ...], str]], where: str = "",
+) -> None:
+    """Raise ValueError naming the first field whose JSON type is not the documented one."""
+    for key, (kinds, wanted) in schema.items():
+        value = record.get(key)
+        if value is None:
+            continue
+        # JSON true/false are Python bools, which are ints too: keep them apart.
+        ok = isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool))
+        if ok and int in kinds and value < (1 if key == "number" else 0):
+            ok = False
+        if ok and "date" in wanted and value and not _is_date(value):
+            ok = False
+        if not ok:
+            raise ValueError(f"field '{where}{key}' must be {wanted}, got {_short(value)}")
+
+
+def _is_date(value: str) -> bool:
+    try:
+        dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def from_export(record: dict[str, Any]) -> PullRequest:
     for key in ("repo", "number", "title"):
         if key not in record:
             raise KeyError(key)
+    check_fields(record, PR_FIELDS)
+    for index, item in enumerate(record.get("files") or []):
+        if not isinstance(item, dict):
+            raise ValueError(f"field 'files[{index}]' must be an object, got {_short(item)}")
+        check_fields(item, FILE_FIELDS, f"files[{index}].")
+    for index, item in enumerate(record.get("linked_issues") or []):
+        if not isinstance(item, dict):
+            raise ValueError(
+                f"field 'linked_issues[{index}]' must be an object, got {_short(item)}")
     check_repo_name(record["repo"])
-    if not isinstance(record["number"], int) or record["number"] <= 0:
-        raise ValueError(f"number must be a positive integer, got {record['number']!r}")
-    pr = PullRequest.from_dict(record)
+    expected = f"{record['repo']}#{record['number']}"
+    if record.get("id") not in (None, expected):
+        raise ValueError(f"field 'id' is {_short(record['id'])} but repo and number say "
+                         f"{expected!r}")
+    pr = PullRequest.from_dict({k: v for k, v in record.items() if v is not None})
     pr.source = "import"
     if "author_is_bot" not in record:
         pr.author_is_bot = is_bot(pr.author)
@@ -104,6 +205,7 @@ def from_export(record: dict[str, Any]) -> PullRequest:
 
 def from_swe_bench(record: dict[str, Any]) -> PullRequest:
     """A SWE-bench instance: `owner__name-N`, `base_commit`, `patch`, `test_patch`, ..."""
+    check_fields(record, SWE_BENCH_FIELDS)
     repo = check_repo_name(record["repo"])
     match = INSTANCE_NUMBER.search(str(record["instance_id"]))
     if not match:

@@ -21,6 +21,7 @@ import logging
 import re
 import tempfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,14 @@ import git
 from prsynth.crawl.filters import PullRequestFilter
 from prsynth.errors import ConfigError, SourceError
 from prsynth.progress import Progress
-from prsynth.records import FileChange, PullRequest, check_repo_name, is_bot, is_bot_branch
+from prsynth.records import (
+    FileChange,
+    PullRequest,
+    Unreadable,
+    check_repo_name,
+    is_bot,
+    is_bot_branch,
+)
 from prsynth.sources.base import CrawlReport
 from prsynth.store import Store
 from prsynth.text.diffs import section_status, truncate_diff
@@ -41,9 +49,12 @@ MERGE_PR = re.compile(r"^Merge pull request #(\d+) from ([^/\s]+)/(\S+)")
 TITLED_PR = re.compile(r"^(.*\S)\s+\(#(\d+)\)\s*$")
 RECORD_END = "\x1e"
 FIELD_SEP = "\x1f"
-LOG_FORMAT = FIELD_SEP.join(["%H", "%P", "%an", "%cI", "%B"]) + RECORD_END
+# %ct (seconds since the epoch) rather than %cI: real histories hold malformed time
+# zones (`+51800`, which git fsck calls badTimezone) that make %cI unparseable.
+LOG_FORMAT = FIELD_SEP.join(["%H", "%P", "%an", "%ct", "%B"]) + RECORD_END
 HEADER = re.compile(rb"\n([0-9a-f]{40})\x00")
-BATCH = 512
+BATCH = 96  # PRs per diff-tree process; small enough that git runs ahead while we store
+AHEAD = 2  # batches diffed ahead, each by its own git process
 
 
 @dataclass
@@ -64,6 +75,8 @@ class PrCommit:
 
 class LocalGitSource:
     """Yield merged PRs of `repo` (OWNER/NAME) found in the clone at `path`, newest first."""
+
+    store_batch = 100  # PRs per transaction (sources.base.Source)
 
     def __init__(
         self,
@@ -101,13 +114,17 @@ class LocalGitSource:
     def pr_commits(self) -> list[PrCommit]:
         """Every PR recorded in history (on any branch), newest first, one per number."""
         try:
-            out = self.git_repo.git.log("--all", "--date-order", f"--format={LOG_FORMAT}")
+            raw = self.git_repo.git.log("--all", "--date-order", f"--format={LOG_FORMAT}",
+                                        stdout_as_string=False)
         except git.GitCommandError as exc:
             if "does not have any commits" in str(exc) or not self.git_repo.refs:
                 return []
             raise SourceError(
                 f"git source {self.path}: git log failed: {exc.stderr.strip()}"
             ) from None
+        # Messages and names in another encoding than UTF-8 are kept, with what cannot be
+        # decoded shown as U+FFFD.
+        out = raw.decode("utf-8", "replace")
         parents: dict[str, list[str]] = {}
         authors: dict[str, str] = {}
         rows = []
@@ -126,7 +143,7 @@ class LocalGitSource:
             if pr is None or pr.number in found:
                 continue  # the newest commit naming #N wins; older ones are cherry-picks
             pr.head_author = authors.get(pr.head_sha, "")
-            if self.since and _parse_date(pr.merged_at) < self.since:
+            if self.since and (not pr.merged_at or _parse_date(pr.merged_at) < self.since):
                 continue
             found[pr.number] = pr
         return list(found.values())
@@ -134,18 +151,31 @@ class LocalGitSource:
     def pull_requests(
         self, store: Store, report: CrawlReport, filters: Sequence[PullRequestFilter],
         progress: Progress,
-    ) -> Iterator[PullRequest]:
+    ) -> Iterator[PullRequest | Unreadable]:
         """Full records of the PRs not stored yet; stored ones are skipped before any
-        diff is read."""
+        diff is read. A PR whose objects are missing from the clone (a shallow or damaged
+        one) is `Unreadable`."""
         skip = store.pr_ids(self.repo_name)
         report.unchanged = len(skip)
         todo = [c for c in self.pr_commits() if f"{self.repo_name}#{c.number}" not in skip]
-        for start in range(0, len(todo), BATCH):
-            batch = todo[start:start + BATCH]
-            diffs = self._diffs(batch)
-            for commit, (files, diff) in zip(batch, diffs, strict=True):
-                yield self._record(commit, files, diff)
-            progress(self.repo_name, start + len(batch), len(todo))
+        batches = [todo[start:start + BATCH] for start in range(0, len(todo), BATCH)]
+        # Two git processes diff the next batches (on other cores) while the caller
+        # stores this one; results come back in order.
+        with ThreadPoolExecutor(max_workers=AHEAD) as ahead:
+            pending = [ahead.submit(self._diffs, batch) for batch in batches[:AHEAD]]
+            done = 0
+            for index, batch in enumerate(batches):
+                diffs = pending.pop(0).result()
+                if index + AHEAD < len(batches):
+                    pending.append(ahead.submit(self._diffs, batches[index + AHEAD]))
+                for commit, read in zip(batch, diffs, strict=True):
+                    if read is None:
+                        yield Unreadable(f"{self.repo_name}#{commit.number}", self.repo_name,
+                                         "missing_git_objects")
+                    else:
+                        yield self._record(commit, *read)
+                done += len(batch)
+                progress(self.repo_name, done, len(todo))
 
     def stored(self, store: Store, pr: PullRequest) -> None:
         """Nothing to keep: the store's PR ids are this source's whole state."""
@@ -172,8 +202,19 @@ class LocalGitSource:
             files=files, diff=diff, diff_truncated=truncated, license=self.license, source="git",
         )
 
-    def _diffs(self, batch: list[PrCommit]) -> list[tuple[list[FileChange], str]]:
-        """Diff base -> head for every PR of the batch through one diff-tree process."""
+    def _diffs(self, batch: list[PrCommit]) -> list[tuple[list[FileChange], str] | None]:
+        """Diff base -> head for every PR of the batch through one diff-tree process; when
+        git cannot read an object, each PR again on its own (None: that PR's objects)."""
+        try:
+            return list(self._diff_batch(batch))
+        except git.GitCommandError as exc:
+            if len(batch) == 1:
+                log.warning("%s#%d: git cannot read its diff (%s)", self.repo_name,
+                            batch[0].number, str(exc.stderr).strip()[:200])
+                return [None]
+        return [read for commit in batch for read in self._diffs([commit])]
+
+    def _diff_batch(self, batch: list[PrCommit]) -> list[tuple[list[FileChange], str]]:
         # diff-tree --stdin reads "COMMIT PARENT" lines and diffs PARENT -> COMMIT.
         lines = "".join(f"{c.head_sha} {c.base_sha}\n" for c in batch).encode()
         with tempfile.TemporaryFile() as stdin:
@@ -373,8 +414,12 @@ def detect_license(repo: git.Repo) -> str:
     return ""
 
 
-def _utc(date: str) -> str:
-    return _parse_date(date).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _utc(timestamp: str) -> str:
+    """An epoch timestamp as UTC ISO 8601; "" when git recorded none that can be read."""
+    try:
+        return dt.datetime.fromtimestamp(int(timestamp), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):
+        return ""
 
 
 def _parse_date(value: str) -> dt.datetime:

@@ -199,7 +199,7 @@ class ClusterStage:
 
     def run(self, store: Store, config: Config, progress: Progress) -> ClusterReport:
         """Cluster the non-duplicate queries; store clusters, labels and map coordinates."""
-        model, seed = config.embed.model, config.cluster.seed
+        model, seed = config.embed.vector_model, config.cluster.seed
         ids, vectors = store.query_vectors(model)
         check_vectors(vectors, f"stored {model} vectors")
         duplicates = store.duplicate_query_ids()

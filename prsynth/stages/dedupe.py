@@ -158,7 +158,7 @@ class DedupeStage:
             (s.query_id, text_hash(s.text), s.pr_id, s.diff_hash, s.merged_at, s.created_at)
             for s in store.query_sources()
         )
-        return fingerprint(config.dedupe.threshold, config.embed.model, fingerprint(inputs))
+        return fingerprint(config.dedupe.threshold, config.embed.vector_model, fingerprint(inputs))
 
     def run(self, store: Store, config: Config, progress: Progress) -> DedupeReport:
         """Group duplicate queries and record each group under its representative.
@@ -167,7 +167,7 @@ class DedupeStage:
         one whose PR merged first (the original, not the backport), then the oldest query.
         """
         threshold = validate_threshold(config.dedupe.threshold)
-        model = config.embed.model
+        model = config.embed.vector_model
         sources = store.query_sources()
         ids, vectors = store.query_vectors(model)
         if ids != [s.query_id for s in sources]:

@@ -20,6 +20,7 @@ import numpy as np
 from prsynth.config import Config
 from prsynth.errors import ConfigError, PrsynthError
 from prsynth.progress import Progress
+from prsynth.stages.embed_onnx import BACKENDS, OnnxEmbedder
 from prsynth.store import Store, fingerprint, text_hash
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,8 @@ PACKAGED_NAMES = frozenset({DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODE
 
 
 class Embedder:
-    """Turns texts into one float32 vector each; subclasses wrap one embedding library."""
+    """Turns texts into one float32 vector each; subclasses wrap one embedding library
+    (OnnxEmbedder in embed_onnx.py has the same shape without importing this module)."""
 
     name: str = ""
 
@@ -96,9 +98,27 @@ def _load_sentence_transformer(path: str, name: str) -> Any:
         raise ConfigError(_unknown_model(name, why)) from None
 
 
-def load_embedder(name: str) -> Embedder:
-    """The embedder for a model name or folder (loaded once per process)."""
-    return SentenceTransformerEmbedder(name)
+def load_embedder(name: str, backend: str = "onnx", threads: int = 0) -> Embedder:
+    """The embedder for a model name or folder on `backend` (models load once per process)."""
+    if backend not in BACKENDS:
+        raise ConfigError(
+            f"embedding backend {backend!r} is unknown; use one of {', '.join(BACKENDS)}"
+        )
+    if threads < 0:
+        raise ConfigError(f"embed threads {threads} must be 0 (one per core) or more")
+    if backend == "torch":
+        return SentenceTransformerEmbedder(name)
+    folder = resolve_model(name)
+    if not (Path(folder) / "modules.json").is_file():
+        why = ("is a folder without a loadable sentence-transformers model"
+               if Path(folder).is_dir() else "is not a local model folder")
+        raise ConfigError(_unknown_model(name, why) + " (or --backend torch for a cached name)")
+    return _onnx_embedder(name, folder, backend == "onnx-int8", threads)
+
+
+@functools.lru_cache(maxsize=4)
+def _onnx_embedder(name: str, folder: str, quantized: bool, threads: int) -> Embedder:
+    return OnnxEmbedder(name, folder, quantized=quantized, threads=threads)
 
 
 @dataclass
@@ -145,13 +165,13 @@ class EmbedStage:
     def fingerprint(self, store: Store, config: Config) -> str:
         """The model and every query's exact text."""
         inputs = sorted((s.query_id, text_hash(s.text)) for s in store.query_sources())
-        return fingerprint(config.embed.model, fingerprint(inputs))
+        return fingerprint(config.embed.vector_model, fingerprint(inputs))
 
     def run(self, store: Store, config: Config, progress: Progress) -> EmbedReport:
         """Embed what is missing. Each batch is validated, then cached in its own
         transaction, so an interrupted run keeps what finished and a bad batch writes
         nothing."""
-        model, batch_size = config.embed.model, config.embed.batch_size
+        model, batch_size = config.embed.vector_model, config.embed.batch_size
         if batch_size < 1:
             raise ConfigError(f"embed batch size {batch_size} must be at least 1")
         sources = store.query_sources()
@@ -164,10 +184,13 @@ class EmbedStage:
                 already += 1
             else:
                 todo.setdefault(key, source.text)
-        items = sorted(todo.items())
+        # Shortest first over the whole input: each chunk (and each batch in it) holds
+        # texts of similar length, so little of any batch is padding.
+        items = sorted(todo.items(), key=lambda item: (len(item[1]), item[0]))
         done = 0
         if items:
-            embedder = self.embedder or load_embedder(model)
+            embedder = self.embedder or load_embedder(
+                config.embed.model, config.embed.backend, config.embed.threads)
             chunk = max(batch_size * 8, 256)
             for start in range(0, len(items), chunk):
                 batch = items[start:start + chunk]

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prsynth.llm.backend import Budget, LLMBackend, check_cap_is_enforceable
+from prsynth.llm.batch import run_batch
 from prsynth.llm.calls import CallOutcome, CallTotals, LLMCall, run_calls, store_outcomes
-from prsynth.llm.prompts import TemplateError, load_template, render_pr
+from prsynth.llm.prompts import TemplateError, load_template, render_pr, rerender
 from prsynth.progress import Progress, quiet
 from prsynth.store import Store, text_hash
 from prsynth.text.personal import strip_personal_data, without_personal_data
@@ -87,6 +88,7 @@ def rubric_judgement(data: dict[str, Any]) -> tuple[int, str]:
 def judge_queries(
     store: Store, backend: LLMBackend, *, max_cost: float | None = None, concurrency: int = 8,
     prompt: str = "judge", limit: int | None = None, progress: Progress = quiet,
+    batch: bool = False,
 ) -> JudgeReport:
     """Rate every query that this template and model have not rated in its current text."""
     template = load_template(prompt)
@@ -106,18 +108,25 @@ def judge_queries(
         if pr is None:
             report.failed[query.id] = "missing_pr: its PR is not in the store"
             continue
-        rendered = render_pr(template, without_personal_data(redact_pr(pr)),
-                             query=strip_personal_data(redact(query.query)),
-                             leakage=query.fields.get("leakage", 0.0))
+        clean = without_personal_data(redact_pr(pr))
+        extra = {"query": strip_personal_data(redact(query.query)),
+                 "leakage": query.fields.get("leakage", 0.0)}
+        fit = backend.prompt_limit(template.max_tokens)
+        rendered = render_pr(template, clean, limit=fit, **extra)
         calls.append(LLMCall(query.id, template, rendered.messages,
-                             {**rendered.variables, "hash": text_hash(query.query)}))
+                             {**rendered.variables, "hash": text_hash(query.query)},
+                             shrink=rerender(template, clean, extra), limit=fit))
     if calls:
         backend.check_ready()
         check_cap_is_enforceable(backend, max_cost)
     totals = CallTotals()
-    outcomes = run_calls(store, backend, calls, concurrency=concurrency, budget=Budget(max_cost),
-                         totals=totals, progress=progress, total=len(calls),
-                         step="judge")
+    if batch:
+        outcomes = run_batch(store, backend, calls, totals=totals, progress=progress,
+                             max_cost=max_cost, step="judge")
+    else:
+        outcomes = run_calls(store, backend, calls, concurrency=concurrency,
+                             budget=Budget(max_cost), totals=totals, progress=progress,
+                             total=len(calls), step="judge")
     store_outcomes(
         store, outcomes, "judge",
         lambda outcome: _store_outcome(store, template.id, backend.model, outcome, report),

@@ -11,9 +11,10 @@ from typing import Any
 
 from prsynth.errors import MissingStageError
 from prsynth.llm.backend import OFFLINE_MODEL, Budget, Check, LLMBackend, check_cap_is_enforceable
+from prsynth.llm.batch import run_batch
 from prsynth.llm.calls import CallOutcome, CallTotals, LLMCall, run_calls, store_outcomes
 from prsynth.llm.personas import LENGTHS, PERSONAS, pick_variation
-from prsynth.llm.prompts import TemplateError, load_template, render_pr
+from prsynth.llm.prompts import TemplateError, load_template, render_pr, rerender
 from prsynth.progress import Progress, quiet
 from prsynth.records import PullRequest, Query, check_repo_name
 from prsynth.store import Store, utcnow
@@ -35,6 +36,7 @@ class SynthOptions:
     dry_run: bool = False
     max_cost: float | None = None
     redo: bool = False  # re-make queries that exist (answers still come from the cache)
+    batch: bool = False  # through the OpenAI Batch API (half price, within a day)
 
 
 @dataclass
@@ -53,12 +55,14 @@ class SynthReport:
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float = 0.0
+    batch_cost_usd: float = 0.0  # a dry run: the same calls at Batch API prices
     dry_run: bool = False
     price_known: bool = True
 
     def summary(self) -> str:
         if self.dry_run:
-            cost = f"${self.cost_usd:.4f}" if self.price_known else "unknown (no price for model)"
+            cost = (f"${self.cost_usd:.4f} (${self.batch_cost_usd:.4f} at Batch API prices)"
+                    if self.price_known else "unknown (no price for model)")
             return (
                 f"dry run with {self.prompt} on {self.model}: {self.calls} calls to make "
                 f"({self.from_cache} answers already cached), ~{self.tokens_in} tokens in, "
@@ -125,12 +129,14 @@ def synthesize(
                     store.record_drop("synth", pr.id, why, repo=pr.repo)
                 continue
             persona, length = pick_variation(pr.id, pr.additions + pr.deletions)
-            rendered = render_pr(template, clean, persona=persona, length=length,
-                                 persona_text=PERSONAS[persona], length_text=LENGTHS[length])
+            extra = {"persona": persona, "length": length, "persona_text": PERSONAS[persona],
+                     "length_text": LENGTHS[length]}
+            fit = backend.prompt_limit(template.max_tokens)
+            rendered = render_pr(template, clean, limit=fit, **extra)
             prs[pr.id] = clean
             report.todo += 1
             yield LLMCall(pr.id, template, rendered.messages, rendered.variables,
-                          query_check(clean))
+                          query_check(clean), shrink=rerender(template, clean, extra), limit=fit)
 
     if options.dry_run:
         return _estimate(store, backend, calls(), report)
@@ -139,9 +145,13 @@ def synthesize(
     check_cap_is_enforceable(backend, options.max_cost)
     totals = CallTotals()
     budget = Budget(options.max_cost)
-    outcomes = run_calls(store, backend, calls(), concurrency=options.concurrency,
-                         budget=budget, totals=totals, progress=progress, total=len(todo),
-                         step="synth")
+    if options.batch:
+        outcomes = run_batch(store, backend, calls(), totals=totals, progress=progress,
+                             max_cost=options.max_cost, step="synth")
+    else:
+        outcomes = run_calls(store, backend, calls(), concurrency=options.concurrency,
+                             budget=budget, totals=totals, progress=progress, total=len(todo),
+                             step="synth")
     store_outcomes(
         store, outcomes, "synth",
         lambda outcome: _store_outcome(store, template.name, backend.model, prs, outcome,
@@ -192,6 +202,7 @@ def _estimate(store: Store, backend: LLMBackend, calls: Iterable[LLMCall],
         report.tokens_in += call.estimated_tokens_in if backend.remote else 0
         report.tokens_out += call.template.max_tokens if backend.remote else 0
     report.cost_usd = round(backend.cost(report.tokens_in, report.tokens_out), 6)
+    report.batch_cost_usd = round(backend.batch_cost(report.tokens_in, report.tokens_out), 6)
     report.price_known = not backend.remote or getattr(backend, "price", None) is not None
     return report
 

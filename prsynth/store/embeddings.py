@@ -47,22 +47,30 @@ class EmbeddingTables(StoreCore):
         Zero vectors stay zero (normalizing them would divide by zero); the stages that
         need unit vectors refuse them with a clear error.
         """
-        cached = {
-            r[0]: r[1]
-            for r in self.db.execute(
-                "SELECT text_hash, vector FROM embeddings WHERE model = ?", (model,)
-            )
-        }
-        ids: list[str] = []
-        blobs: list[bytes] = []
+        # Rows stream from SQLite straight into one preallocated matrix: no dict of blobs,
+        # no joined copy (peak memory is the matrix plus one row).
+        rows: dict[str, list[int]] = {}
+        all_ids: list[str] = []
         for query_id, text in self.db.execute("SELECT id, query FROM queries ORDER BY id"):
-            blob = cached.get(text_hash(text))
-            if blob is not None:
-                ids.append(query_id)
-                blobs.append(blob)
-        if not blobs:
+            rows.setdefault(text_hash(text), []).append(len(all_ids))
+            all_ids.append(query_id)
+        matrix: np.ndarray | None = None
+        found = np.zeros(len(all_ids), dtype=bool)
+        for key, dim, blob in self.db.execute(
+            "SELECT text_hash, dim, vector FROM embeddings WHERE model = ?", (model,)
+        ):
+            where = rows.get(key)
+            if where is None:
+                continue
+            if matrix is None:
+                matrix = np.empty((len(all_ids), dim), dtype=np.float32)
+            matrix[where] = np.frombuffer(blob, dtype=np.float32)
+            found[where] = True
+        if matrix is None:
             return [], np.zeros((0, 0), dtype=np.float32)
-        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1).copy()
+        ids = [query_id for query_id, hit in zip(all_ids, found, strict=True) if hit]
+        if not found.all():
+            matrix = matrix[found]
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         np.divide(matrix, norms, out=matrix, where=norms > 0)
         return ids, matrix

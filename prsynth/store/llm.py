@@ -35,6 +35,7 @@ class CallRecord:
     attempts: int = 1
     status: str = "ok"  # ok | failed
     error: str = ""
+    note: str = ""  # e.g. "prompt shrunk to fit a 4096-token context"
 
 
 class LLMTables(StoreCore):
@@ -77,15 +78,15 @@ class LLMTables(StoreCore):
         with self.transaction() as db:
             db.executemany(
                 "INSERT INTO llm_calls (template, model, item, tokens_in, tokens_out, latency_s,"
-                " cost_usd, attempts, status, error, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " cost_usd, attempts, status, error, note, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(c.template, c.model, c.item, c.tokens_in, c.tokens_out, c.latency_s,
-                  c.cost_usd, c.attempts, c.status, c.error, now) for c in calls],
+                  c.cost_usd, c.attempts, c.status, c.error, c.note, now) for c in calls],
             )
 
     def llm_calls(self, template: str | None = None) -> list[CallRecord]:
         sql = ("SELECT template, model, item, tokens_in, tokens_out, latency_s, cost_usd,"
-               " attempts, status, error FROM llm_calls")
+               " attempts, status, error, note FROM llm_calls")
         args: tuple = ()
         if template:
             sql += " WHERE template = ?"
@@ -100,6 +101,26 @@ class LLMTables(StoreCore):
         ).fetchone()
         return {"calls": row[0], "failed_calls": row[1], "tokens_in": row[2],
                 "tokens_out": row[3], "cost_usd": round(row[4], 6)}
+
+    def put_batch(self, batch_id: str, scope: str, keys: list[str]) -> None:
+        """Record a submitted Batch API batch (scope: template@version/model) and the
+        cache keys it answers, committed at once so a killed run still knows it."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO llm_batches (id, scope, keys, status, created_at)"
+                " VALUES (?, ?, ?, 'submitted', ?)", (batch_id, scope, json.dumps(keys), utcnow()))
+
+    def open_batches(self, scope: str) -> list[tuple[str, list[str]]]:
+        """(batch id, cache keys) of the batches of `scope` not yet collected, oldest first."""
+        rows = self.db.execute(
+            "SELECT id, keys FROM llm_batches WHERE scope = ? AND status = 'submitted'"
+            " ORDER BY created_at, rowid", (scope,))
+        return [(r[0], json.loads(r[1])) for r in rows]
+
+    def finish_batch(self, batch_id: str, status: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE llm_batches SET status = ?, finished_at = ? WHERE id = ?",
+                       (status, utcnow(), batch_id))
 
     def put_judgement(
         self, query_id: str, query_hash: str, prompt: str, model: str, rating: int, reason: str

@@ -22,9 +22,13 @@ PR_COLUMNS = (
 
 
 class PullRequestTables(StoreCore):
-    def put_pr(self, pr: PullRequest, *, replace: bool = True) -> bool:
-        """Store one PR in its own transaction; return False when it existed and was kept."""
-        row = _pr_row(pr)
+    def put_pr(
+        self, pr: PullRequest, *, replace: bool = True, row: dict[str, object] | None = None,
+    ) -> bool:
+        """Store one PR in its own transaction; return False when it existed and was kept.
+
+        `row` is `pr_row(pr)` when the caller computed it already."""
+        row = row if row is not None else pr_row(pr)
         placeholders = ", ".join("?" for _ in PR_COLUMNS)
         if replace:
             updates = ", ".join(f"{c} = excluded.{c}" for c in PR_COLUMNS if c != "id")
@@ -134,7 +138,7 @@ class PullRequestTables(StoreCore):
         return dict(row) if row else None
 
 
-def _pr_row(pr: PullRequest) -> dict[str, object]:
+def pr_row(pr: PullRequest) -> dict[str, object]:
     return {
         "id": pr.id, "repo": pr.repo, "number": pr.number, "url": pr.url, "title": pr.title,
         "body": pr.body or "", "author": pr.author or "", "author_is_bot": int(pr.author_is_bot),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -85,9 +86,11 @@ def _section_path(section: str) -> str:
     if old_path and old_path != "/dev/null":
         return old_path
     # Binary or mode-only sections have no ---/+++ lines: read "diff --git a/X b/X".
-    header = section.split("\n", 1)[0][len("diff --git "):]
+    header = section.split("\n", 1)[0][len("diff --git "):].rstrip("\r")
     half = len(header) // 2
-    return _strip_prefix(header[half + 1:]) if header[half] == " " else _strip_prefix(header)
+    if header and header[half] == " ":
+        return _strip_prefix(header[half + 1:])
+    return _strip_prefix(header)
 
 
 def _strip_prefix(path: str) -> str:
@@ -109,6 +112,34 @@ def section_status(section: str) -> str:
     return "modified"
 
 
+CARRIAGE_RETURNS = re.compile(r"\r+\n")
+BINARY_PATCH = re.compile(r"(?m)^GIT binary patch$")
+
+
+def clean_diff(diff: str) -> str:
+    """`diff` as text the rest of prsynth can rely on: no NUL bytes, no carriage-return
+    line ends, `GIT binary patch` payloads replaced by git's one-line binary note, and
+    no blank lines trailing the last hunk."""
+    if not diff:
+        return ""
+    text = CARRIAGE_RETURNS.sub("\n", diff.replace("\x00", ""))
+    if "GIT binary patch" in text:
+        text = _drop_binary_patches(text)
+    return text.rstrip("\r\n") + "\n" if text.strip() else ""
+
+
+def _drop_binary_patches(diff: str) -> str:
+    sections = []
+    for section in re.split(r"(?m)^(?=diff --git )", diff):
+        binary = BINARY_PATCH.search(section)
+        if binary and section.startswith("diff --git "):
+            head = section[:binary.start()].rstrip("\n")
+            path = _section_path(section)
+            section = f"{head}\nBinary files a/{path} and b/{path} differ\n"
+        sections.append(section)
+    return "".join(sections)
+
+
 def truncate_diff(diff: str, max_bytes: int) -> tuple[str, bool]:
     """Keep whole files, then whole hunks, until `max_bytes` of UTF-8; say if anything was cut."""
     if max_bytes <= 0 or len(diff.encode("utf-8")) <= max_bytes:
@@ -128,15 +159,21 @@ def truncate_diff(diff: str, max_bytes: int) -> tuple[str, bool]:
     return "".join(kept), True
 
 
-def leading_hunks(section: str, budget: int) -> str:
-    """The file header and as many whole leading hunks as fit in `budget` UTF-8 bytes."""
+def utf8_size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def leading_hunks(section: str, budget: float,
+                  size: Callable[[str], float] = utf8_size) -> str:
+    """The file header and as many whole leading hunks as fit in `budget`, measured by
+    `size` (UTF-8 bytes unless told otherwise, e.g. a prompt's token count)."""
     hunks = [m.start() for m in HUNK_HEADER.finditer(section)]
     if not hunks:
         return ""
     best = ""
     for end in hunks[1:] + [len(section)]:
         candidate = section[:end]
-        if len(candidate.encode("utf-8")) > budget:
+        if size(candidate) > budget:
             break
         best = candidate
     return best
@@ -177,7 +214,7 @@ def normalized_diff_hash(diff: str) -> str:
     for section in sorted(file_diffs(diff), key=lambda s: s.path):
         parts.append("F " + section.path)
         for line in section.text.splitlines():
-            if line[:1] in "+-" and not line.startswith(("+++ ", "--- ")):
+            if line.startswith(("+", "-")) and not line.startswith(("+++ ", "--- ")):
                 parts.append(line[0] + " ".join(line[1:].split()))
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest() if parts else ""
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import urllib.parse
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from prsynth.records import PullRequest
 
@@ -40,6 +42,7 @@ TOKEN_RULES: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = tuple(
         ("google-api-key", r"\bAIza[0-9A-Za-z_-]{35}", ("AIza",)),
         ("huggingface-token", r"\bhf_[A-Za-z0-9]{30,}", ("hf_",)),
         ("npm-token", r"\bnpm_[A-Za-z0-9]{36}", ("npm_",)),
+        ("pypi-token", r"\bpypi-[A-Za-z0-9_-]{50,}", ("pypi-",)),
         ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", ("eyJ",)),
         ("url-password", r"\b[a-z][a-z0-9+.-]*://[^\s/:@\"']+:(?P<secret>[^\s@/\"']+)@",
          ("://",)),
@@ -50,13 +53,36 @@ TOKEN_RULES: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = tuple(
 # when it looks random (see `looks_random`), so `token = get_token()` stays as it is.
 # The name starts where an identifier starts (the lookbehind), so the engine does not
 # retry the name from every character inside a long identifier.
-KEYWORDS = (r"passw(?:or)?d|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|"
+KEYWORDS = (r"passw(?:or)?d|passwd|pwd|secret|token|api[_ -]?key|apikey|access[_-]?key|"
             r"private[_-]?key|auth[_-]?key|credentials?|client[_-]?secret")
 ASSIGNMENT_HINT = re.compile(f"(?i){KEYWORDS}")
 ASSIGNMENT = re.compile(
     rf"(?i)(?<![A-Za-z0-9_.-])(?P<name>[A-Za-z0-9_.-]*(?:{KEYWORDS})[A-Za-z0-9_]*)"
     r"(?P<sep>[\"']?\s*(?:=|:|=>|:=)\s*)(?P<quote>[\"'`]?)"
     r"(?P<secret>[A-Za-z0-9+/=_.~!@#$%^&*-]{8,})(?P=quote)"
+)
+
+# Secrets stated in prose: "the password is hK8#mZ2qLx9!", "AWS secret key: wJal...",
+# "here is my token Xk29...". A secret word, up to 40 characters on the same line (not
+# across a placeholder, so a second pass finds nothing new), then a token that passes
+# the stricter `looks_like_a_secret`.
+PROSE = re.compile(
+    rf"(?i)(?<![A-Za-z0-9_])(?<!REDACTED:)(?P<name>{KEYWORDS})"
+    r"(?P<gap>[^\n\[]{0,40}?[\s:=>\"'`(])(?P<secret>[A-Za-z0-9+/=_.~!@#$%^&*-]{10,}+)"
+)
+
+
+# The cheap pre-scan every secret-free text gets: plain substring tests (memchr-fast,
+# unlike a case-insensitive regex alternation) for every rule's hints, then for these
+# lower-case literals, one of which every ASSIGNMENT keyword contains. Built from the
+# rules above, so a new rule with hints is covered without editing this.
+TOKEN_HINTS = tuple(dict.fromkeys(hint for _, _, hints in TOKEN_RULES for hint in hints))
+KEYWORD_LITERALS = ("passw", "pwd", "secret", "token", "key", "credential")
+# Under (?i) these four non-ASCII letters match ASCII ones (İ ı ~ i, ſ ~ s, K ~ k).
+_CASE_FOLDING = "İıſK"
+_FOLD = str.maketrans(_CASE_FOLDING, "iisk")  # one character each: positions stay put
+_IDENTIFIER_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-" + _CASE_FOLDING
 )
 
 
@@ -78,6 +104,21 @@ def looks_random(value: str, quoted: bool = True) -> bool:
     return classes >= 2 and shannon_entropy(value) >= 3.0
 
 
+def looks_like_a_secret(value: str) -> bool:
+    """Stricter than `looks_random`, for tokens found in prose rather than assigned: a
+    digit, a letter, three character classes (or two in 20+ characters), high entropy."""
+    value = value.rstrip(".,;:!)")
+    if len(value) < 10 or value.startswith("[REDACTED"):
+        return False
+    classes = sum(bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]",
+                                                          r"[^A-Za-z0-9]"))
+    if not re.search(r"[0-9]", value) or not re.search(r"[A-Za-z]", value):
+        return False
+    if classes < 3 and not (classes >= 2 and len(value) >= 20):
+        return False
+    return shannon_entropy(value) >= 3.0
+
+
 def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
     """`text` with every secret found replaced by a `[REDACTED:kind]` placeholder."""
     if not text:
@@ -85,12 +126,54 @@ def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
     for secret in extra_secrets:
         if secret and len(secret) >= 8:
             text = text.replace(secret, PLACEHOLDER.format(kind="api-key"))
-    for kind, pattern, hints in TOKEN_RULES:
-        if any(hint in text for hint in hints):
-            text = pattern.sub(lambda m, kind=kind: _replace(m, kind), text)
-    if not ASSIGNMENT_HINT.search(text):
+    if any(hint in text for hint in TOKEN_HINTS):
+        for kind, pattern, hints in TOKEN_RULES:
+            if any(hint in text for hint in hints):
+                text = pattern.sub(lambda m, kind=kind: _replace(m, kind), text)
+    return _redact_prose(_redact_assignments(text))
+
+
+def _keyword_positions(text: str) -> list[int]:
+    """Sorted positions where an ASSIGNMENT keyword may start (a superset is fine)."""
+    lower = (text if text.isascii() else text.translate(_FOLD)).lower()
+    if len(lower) != len(text):  # a character lower-cased to two: positions would shift
+        return [m.start() for m in ASSIGNMENT_HINT.finditer(text)]
+    positions = []
+    for literal in KEYWORD_LITERALS:
+        at = lower.find(literal)
+        while at >= 0:
+            positions.append(at)
+            at = lower.find(literal, at + 1)
+    return sorted(positions)
+
+
+def _redact_assignments(text: str) -> str:
+    """`ASSIGNMENT.sub(_replace_assignment, text)`, tried only where a keyword occurs.
+
+    Every match starts where the identifier holding a keyword starts, so the pattern is
+    matched (anchored) at those starts alone instead of being searched from every
+    character of a long diff.
+    """
+    parts: list[str] = []
+    done = 0
+    tried = -1
+    for start in _keyword_positions(text):
+        while start > done and text[start - 1] in _IDENTIFIER_CHARS:
+            start -= 1
+        if start < done or (start == done and done and text[done - 1] in _IDENTIFIER_CHARS):
+            continue
+        if start == tried:
+            continue
+        tried = start
+        match = ASSIGNMENT.match(text, start)
+        if match is None:
+            continue
+        parts += [text[done:start], _replace_assignment(match)]
+        done = match.end()
+    if not parts:
         return text
-    return ASSIGNMENT.sub(_replace_assignment, text)
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 def _replace(match: re.Match[str], kind: str) -> str:
@@ -112,6 +195,67 @@ def _replace_assignment(match: re.Match[str]) -> str:
     return f"{match.group('name')}{match.group('sep')}{quote}{PLACEHOLDER.format(kind=kind)}{quote}"
 
 
+# How far before a keyword literal (`key`, `secret`) a PROSE keyword may start:
+# "api key", "access_key", "private-key", "auth key", "client secret".
+_PROSE_LEADS = (0, 3, 4, 5, 6, 7, 8)
+
+
+def _redact_prose(text: str) -> str:
+    """`PROSE.sub(_replace_prose, text)`, tried only where a keyword may start (as
+    `_redact_assignments` does), so a long diff is not searched from every character."""
+    starts = sorted({at - lead for at in _keyword_positions(text) for lead in _PROSE_LEADS
+                     if at - lead >= 0})
+    parts: list[str] = []
+    done = 0
+    for start in starts:
+        if start < done:
+            continue
+        match = PROSE.match(text, start)
+        if match is None:
+            continue
+        parts += [text[done:start], _replace_prose(match)]
+        done = match.end()
+    if not parts:
+        return text
+    parts.append(text[done:])
+    return "".join(parts)
+
+
+def _replace_prose(match: re.Match[str]) -> str:
+    value = match.group("secret").rstrip(".,;:!)")
+    if not looks_like_a_secret(value):
+        return match.group(0)
+    kind = "password" if re.search(r"(?i)pass|pwd", match.group("name")) else "secret"
+    start = match.start("secret") - match.start()
+    whole = match.group(0)
+    return whole[:start] + PLACEHOLDER.format(kind=kind) + whole[start + len(value):]
+
+
+def redact_json(value: Any) -> Any:
+    """`value` (decoded JSON) with every string in it redacted; for caches of API answers."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: redact_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact_json(item) for item in value]
+    return value
+
+
+def masked_url(url: str) -> str:
+    """`url` fit for a message: user and password (`https://user:pass@host`) become `***`,
+    and secrets in the query string are redacted."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return redact(url)
+    if parts.username is None and parts.password is None:
+        return redact(url)
+    return redact(urllib.parse.urlunsplit(parts._replace(netloc=f"***@{host}{port}")))
+
+
 def find_secrets(text: str) -> list[str]:
     """The secret values `redact` would replace in `text` (for tests and diagnostics)."""
     found = []
@@ -122,6 +266,8 @@ def find_secrets(text: str) -> list[str]:
         m.group("secret") for m in ASSIGNMENT.finditer(text)
         if looks_random(m.group("secret"), quoted=bool(m.group("quote")))
     ]
+    found += [m.group("secret").rstrip(".,;:!)") for m in PROSE.finditer(text)
+              if looks_like_a_secret(m.group("secret"))]
     return found
 
 

@@ -67,6 +67,10 @@ class ChatServer:
     answer: Callable[[LoggedRequest], str] = default_answer
     requests: list[LoggedRequest] = field(default_factory=list)
     behaviours: deque = field(default_factory=deque)
+    fault: dict[str, Any] | None = None  # applied to every request while set (e.g. an outage)
+    # Answers other paths first when set (the Batch API, tests/support/batch_api.py):
+    # (handler, method, body) -> True when it answered.
+    routes: Callable[[BaseHTTPRequestHandler, str, bytes], bool] | None = None
     max_in_flight: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
@@ -78,7 +82,9 @@ class ChatServer:
 
     def push(self, *behaviours: dict[str, Any]) -> None:
         """Queue behaviours: {"status": 429, "headers": {...}}, {"sleep": 2.0},
-        {"content": "not json"}; each is used by one request, then normal answers resume."""
+        {"content": "not json"}, {"status": 502, "body": "<html>...</html>"} (a raw body,
+        HTML unless "content_type" says otherwise); each is used by one request, then
+        normal answers resume (or `fault`, while it is set)."""
         self.behaviours.extend(behaviours)
 
     @property
@@ -103,6 +109,11 @@ class ChatServer:
             def do_POST(self) -> None:
                 server._handle(self)
 
+            def do_GET(self) -> None:
+                if not (server.routes and server.routes(self, "GET", b"")):
+                    server._send(self, 404, {"error": {"message": "not found",
+                                                       "type": "invalid"}})
+
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._server.request_queue_size = 256
@@ -119,6 +130,8 @@ class ChatServer:
         arrived = time.monotonic()
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length)
+        if self.routes and self.routes(handler, "POST", raw):
+            return
         if not handler.path.endswith("/chat/completions"):
             self._send(handler, 404, {"error": {"message": "not found", "type": "invalid"}})
             return
@@ -126,7 +139,7 @@ class ChatServer:
                                 arrived)
         with self._lock:
             self.requests.append(request)
-            behaviour = self.behaviours.popleft() if self.behaviours else {}
+            behaviour = self.behaviours.popleft() if self.behaviours else (self.fault or {})
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
@@ -144,6 +157,12 @@ class ChatServer:
         def pause() -> None:
             time.sleep(max(0.0, deadline - time.monotonic()))
 
+        if "body" in behaviour:  # a raw answer: an HTML page, text, broken JSON
+            pause()
+            request.status = behaviour.get("status", 200)
+            self._send_raw(handler, request.status, behaviour["body"].encode("utf-8"),
+                           behaviour.get("content_type", "text/html; charset=utf-8"))
+            return
         status = behaviour.get("status")
         if status:
             pause()
@@ -177,6 +196,18 @@ class ChatServer:
             "usage": {"prompt_tokens": tokens_in, "completion_tokens": tokens_out,
                       "total_tokens": tokens_in + tokens_out},
         })
+
+    @staticmethod
+    def _send_raw(handler: BaseHTTPRequestHandler, status: int, data: bytes,
+                  content_type: str) -> None:
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", content_type)
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     @staticmethod
     def _send(handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any],

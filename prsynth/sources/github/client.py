@@ -25,6 +25,7 @@ from github import Auth, Github, GithubException
 from github.Requester import Requester
 
 from prsynth.errors import BudgetSpent, ConfigError, SourceError
+from prsynth.text.redact import masked_url
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def check_api_url(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
-            f"API URL {url!r} is not an http(s) URL; use e.g. https://api.github.com"
+            f"API URL {masked_url(url)!r} is not an http(s) URL; use e.g. https://api.github.com"
             " or https://HOST/api/v3"
         )
     return url
@@ -150,7 +151,7 @@ class GitHubClient:
                 status, answer, body = self.requester.requestJson("GET", url, params, headers)
             except (requests.ConnectionError, requests.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
-                host = urllib.parse.urlsplit(self.api_url).netloc
+                host = urllib.parse.urlsplit(masked_url(self.api_url)).netloc
                 problem = f"connection to {host} failed ({exc.__class__.__name__})"
             else:
                 self._note_rate_limit(answer)

@@ -31,6 +31,7 @@ from prsynth.sources.github.client import (
     next_link,
 )
 from prsynth.text.diffs import truncate_diff
+from prsynth.text.redact import redact_json
 
 MAX_LINKED_ISSUES = 10
 # GitHub's closing keywords: "fixes #12", "Closes: owner/repo#3", "resolved https://github.com/o/r/issues/4".
@@ -176,9 +177,11 @@ class RepositoryReader:
         response = self.client.get(path, etag=etag if body is not None else "")
         if response.not_modified:
             return body
+        # What is kept is redacted like everything else stored: no cache holds a secret.
+        data = redact_json(response.data)
         if response.etag:
-            self.cache.cache_http_response(key, response.etag, response.data)
-        return response.data
+            self.cache.cache_http_response(key, response.etag, data)
+        return data
 
 
 def patch_section(file: File) -> str:

@@ -28,6 +28,7 @@ from prsynth.sources.github.client import (
 from prsynth.sources.github.reader import RepoInfo, RepositoryReader
 from prsynth.store import Store, fingerprint
 from prsynth.store.github import GitHubCursor
+from prsynth.text.redact import masked_url
 
 
 def github_client(
@@ -65,6 +66,8 @@ class GitHubSource:
     not fetched again. The cursor moves only when a pass reached its end, so a pass cut
     short (kill, --limit, --max-requests, failures) is finished by the next run.
     """
+
+    store_batch = 1  # PRs per transaction (sources.base.Source)
 
     def __init__(self, client: GitHubClient, repo: str, *, since: str = "",
                  max_diff_bytes: int = 200_000) -> None:
@@ -163,7 +166,7 @@ class GitHubSource:
         if exc.status == 404:
             hint = "check the name" + (", or set GITHUB_TOKEN if it is private"
                                        if client.anonymous else " and the token's access")
-            return f"repository {repo} not found at {client.api_url} (404); {hint}"
+            return f"repository {repo} not found at {masked_url(client.api_url)} (404); {hint}"
         if exc.status == 401:
             return f"repository {repo}: GitHub refused the credentials (401); check GITHUB_TOKEN"
         message = exc.data.get("message", "") if isinstance(exc.data, dict) else ""

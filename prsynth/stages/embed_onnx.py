@@ -1,0 +1,247 @@
+"""The ONNX Runtime embedding backend: the same sentence-transformers model, faster on CPU.
+
+The model folder's transformer is exported to ONNX once, on first use, into a cache
+folder (`cache_root()`), never downloaded; `onnx-int8` adds a dynamically quantized copy.
+Texts are tokenized once, sorted by token length over the whole input and batched in
+that order, so each batch is padded only to its own longest text (the measured length,
+capped by the model's max_seq_length). Pooling and normalization follow the folder's
+modules.json; see docs/architecture.md "Embedding backends" for the measured agreement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from prsynth.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("onnx", "onnx-int8", "torch")
+# The module types this backend reproduces (sentence-transformers names, old and new).
+_SUPPORTED = ("Transformer", "Pooling", "Normalize")
+# Padded tokens per model call at most (unless one text alone is longer): 64 texts of 64
+# tokens, or 16 of 256; attention memory grows with batch x tokens^2.
+TOKEN_BUDGET = 4096
+
+
+def cache_root() -> Path:
+    """$PRSYNTH_CACHE_DIR, else $XDG_CACHE_HOME/prsynth, else ~/.cache/prsynth."""
+    explicit = os.environ.get("PRSYNTH_CACHE_DIR", "").strip()
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "prsynth"
+
+
+def default_threads() -> int:
+    """One intra-op thread per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _folder_key(folder: Path) -> str:
+    """Changes when any file of the model folder changes (name, size, mtime)."""
+    parts = sorted(
+        (str(p.relative_to(folder)), p.stat().st_size, int(p.stat().st_mtime))
+        for p in folder.rglob("*") if p.is_file()
+    )
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+class OnnxEmbedder:
+    """A sentence-transformers model folder run through ONNX Runtime (see module doc)."""
+
+    def __init__(self, name: str, folder: str, *, quantized: bool = False,
+                 threads: int = 0) -> None:
+        self.name = name
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise ConfigError(_unsupported(name, "is not a local model folder"))
+        self.pooling, self.normalize, self.max_length = _read_layout(name, self.folder)
+        self.tokenizer = _load_tokenizer(name, self.folder, self.max_length)
+        self.threads = threads or default_threads()
+        path = onnx_model(self.folder, quantized=quantized)
+        self.session = _session(path, self.threads)
+        self.inputs = {i.name for i in self.session.get_inputs()}
+
+    def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(list(texts))
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64,
+                              count=len(encodings))
+        order = np.argsort(lengths, kind="stable")
+        out: np.ndarray | None = None
+        for rows in _batches(order, lengths, batch_size):
+            width = int(lengths[rows].max())
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for row, index in enumerate(rows):
+                enc = encodings[index]
+                ids[row, :len(enc.ids)] = enc.ids
+                mask[row, :len(enc.ids)] = 1
+            feed = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self.inputs:
+                feed["token_type_ids"] = np.zeros_like(ids)
+            hidden = self.session.run(None, feed)[0]
+            vectors = self._pool(hidden, mask)
+            if out is None:
+                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[rows] = vectors
+        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
+    def _pool(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        if self.pooling == "cls":
+            vectors = hidden[:, 0, :]
+        else:
+            weights = mask[:, :, None].astype(np.float32)
+            vectors = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if self.normalize:
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            vectors = vectors / np.maximum(norms, 1e-12)
+        return vectors
+
+
+def _batches(order: np.ndarray, lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Consecutive runs of `order` (shortest first) of at most `batch_size` texts and about
+    TOKEN_BUDGET padded tokens: long texts go in smaller batches, which bounds peak memory."""
+    batches, start = [], 0
+    while start < len(order):
+        end = min(start + batch_size, len(order))
+        while end - start > 1 and (end - start) * int(lengths[order[end - 1]]) > TOKEN_BUDGET:
+            end = start + max(1, TOKEN_BUDGET // int(lengths[order[end - 1]]))
+        batches.append(order[start:end])
+        start = end
+    return batches
+
+
+def _unsupported(name: str, why: str) -> str:
+    return (f"embedding model {name!r} {why} for the ONNX backend; use --backend torch "
+            f"(or [embed] backend = \"torch\")")
+
+
+def _read_layout(name: str, folder: Path) -> tuple[str, bool, int]:
+    """(pooling mode, normalize?, max_seq_length) from the folder's sentence-transformers files."""
+    modules = _read_json(folder / "modules.json")
+    if not isinstance(modules, list) or not modules:
+        raise ConfigError(_unsupported(name, "has no sentence-transformers modules.json"))
+    kinds = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules]
+    if kinds[0] != "Transformer" or any(k not in _SUPPORTED for k in kinds):
+        raise ConfigError(_unsupported(name, f"has modules {kinds}"))
+    pooling = "mean"
+    for module, kind in zip(modules, kinds, strict=True):
+        if kind == "Pooling":
+            conf = _read_json(folder / module.get("path", "") / "config.json") or {}
+            if conf.get("pooling_mode_cls_token"):
+                pooling = "cls"
+            elif not conf.get("pooling_mode_mean_tokens", True):
+                raise ConfigError(_unsupported(name, "pools neither by mean nor by CLS token"))
+    config = _read_json(folder / "sentence_bert_config.json") or {}
+    return pooling, "Normalize" in kinds, int(config.get("max_seq_length") or 512)
+
+
+def _load_tokenizer(name: str, folder: Path, max_length: int) -> Any:
+    from tokenizers import Tokenizer
+
+    path = folder / "tokenizer.json"
+    if not path.is_file():
+        raise ConfigError(_unsupported(name, "has no tokenizer.json"))
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=max_length)
+    return tokenizer
+
+
+def onnx_model(folder: Path, *, quantized: bool = False) -> Path:
+    """The cached ONNX export of `folder` (exported now when missing), or its int8 copy."""
+    target = cache_root() / "onnx" / f"{folder.name}-{_folder_key(folder)}"
+    fp32 = target / "model.onnx"
+    if not fp32.is_file():
+        log.info("exporting %s to ONNX in %s (once)", folder, target)
+        _atomic(fp32, lambda tmp: _export(folder, tmp))
+    if not quantized:
+        return fp32
+    int8 = target / "model-int8.onnx"
+    if not int8.is_file():
+        _atomic(int8, lambda tmp: _quantize(fp32, tmp))
+    return int8
+
+
+def _atomic(path: Path, write: Any) -> None:
+    """Write through a temporary file in the same folder, then rename (no half files)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _export(folder: Path, path: Path) -> None:
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import torch
+    from transformers import AutoModel
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    model = AutoModel.from_pretrained(str(folder)).eval()
+
+    class Hidden(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    sample = torch.ones((2, 8), dtype=torch.long)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    import warnings
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Hidden(), (sample, sample, torch.zeros_like(sample)), str(path),
+            input_names=names, output_names=["last_hidden_state"],
+            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
+            opset_version=17, dynamo=False,
+        )
+
+
+def _quantize(fp32: Path, path: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, per_channel=True)
+
+
+def _session(path: Path, threads: int) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
