@@ -158,7 +158,7 @@ def test_large_sets_use_an_approximate_graph_that_finds_the_close_neighbours(mon
 
     vectors, _, _ = clustered(3000, clusters=30, dim=48, seed=9)
     exact_indices, exact_sims = knn_graph(vectors, 10)
-    monkeypatch.setattr(prsynth.selection.methods, "EXACT_LIMIT", 500)
+    monkeypatch.setattr(prsynth.selection.graph, "EXACT_LIMIT", 500)
     indices, sims = knn_graph(vectors, 10)
     assert (indices == np.arange(3000)[:, None]).any(axis=1).all()  # every row covers itself
     pairs = zip(indices, exact_indices, strict=True)

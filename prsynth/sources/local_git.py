@@ -39,6 +39,7 @@ from prsynth.records import (
     is_bot_branch,
 )
 from prsynth.sources.base import CrawlReport
+from prsynth.sources.licenses import detect_license
 from prsynth.store import Store
 from prsynth.text.diffs import section_status, truncate_diff
 from prsynth.text.personal import signed_off_by_bot
@@ -378,40 +379,6 @@ def _binary_section(raw: bytes, old: str, new: str) -> str:
     header = raw.split(b"\n--- ", 1)[0].split(b"\n@@", 1)[0]
     header_text = header.decode("utf-8", "replace").rstrip("\n")
     return f"{header_text}\nBinary files a/{old} and b/{new} differ\n"
-
-
-LICENSE_FILES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "COPYING", "LICENCE", "license",
-                 "license.md", "license.txt", "LICENSE.rst")
-LICENSE_MARKERS = (
-    ("Apache License", "Apache-2.0"),
-    ("GNU AFFERO GENERAL PUBLIC LICENSE", "AGPL-3.0"),
-    ("GNU LESSER GENERAL PUBLIC LICENSE", "LGPL-3.0"),
-    ("GNU GENERAL PUBLIC LICENSE", "GPL-3.0"),
-    ("Mozilla Public License", "MPL-2.0"),
-    ("Permission is hereby granted, free of charge", "MIT"),
-    ("Redistribution and use in source and binary forms", "BSD-3-Clause"),
-    ("This is free and unencumbered software", "Unlicense"),
-)
-
-
-def detect_license(repo: git.Repo) -> str:
-    """SPDX id of the license file at HEAD, "" when there is none or it is not recognised."""
-    try:
-        tree = repo.head.commit.tree
-    except ValueError:
-        return ""
-    for name in LICENSE_FILES:
-        try:
-            text = (tree / name).data_stream.read(8192).decode("utf-8", "replace")
-        except KeyError:
-            continue
-        for marker, spdx in LICENSE_MARKERS:
-            if marker.lower() in text.lower():
-                if spdx == "BSD-3-Clause" and "neither the name" not in text.lower():
-                    return "BSD-2-Clause"
-                return spdx
-        return "NOASSERTION"
-    return ""
 
 
 def _utc(timestamp: str) -> str:
