@@ -119,16 +119,19 @@ def test_a_rerun_answers_from_the_cache_without_calling_the_server(run):
     assert report["from_cache"] == stored and report["calls"] == PRS - stored
 
 
-def test_the_judge_rates_every_query_within_its_context(run):
-    assert run["judge"].exit_code == 0, run["judge"].output
+def test_the_judge_rates_or_accounts_for_every_query_within_its_context(run):
+    """The tiny model does not always fill the rubric validly: every query is either rated
+    (1-10, stored) or recorded as failed at the judge with its reason; none is lost."""
+    assert run["judge"].exit_code in (0, 3), run["judge"].output
     judge = load_template("judge")
     with Store(run["judged_store"]) as store:
-        queries = store.count_queries()  # the baseline skips PRs it cannot phrase
+        queries = {q.id for q in store.iter_queries()}  # the baseline skips some PRs
         ratings = store.judge_ratings()
+        failed = store.dropped_items("judge")
         calls = [c for c in store.llm_calls() if c.status == "ok"]
-    assert 1 <= queries <= JUDGED
-    assert len(ratings) == queries and all(1 <= rating <= 10 for rating, _ in ratings.values())
-    assert len(calls) == queries
+    assert 1 <= len(queries) <= JUDGED
+    assert ratings and all(1 <= rating <= 10 for rating, _ in ratings.values())
+    assert set(ratings) | failed == queries and not set(ratings) & failed
     assert all(c.tokens_in // c.attempts + judge.max_tokens <= JUDGE_WINDOW for c in calls)
 
 
