@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from prsynth.cli import cli
 from prsynth.crawl.lock import crawl_lock
+from prsynth.store.lock import store_lock
 from tests.support.bundles import clone_bundle
 
 SINCE = "2024-06-01"  # 82 squash-merged PRs in the bundle's last four months
@@ -101,6 +102,14 @@ def test_a_second_run_on_the_same_store_exits_at_once(tmp_path, typer):
         result = run(config)
     assert result.exit_code == 1
     assert "another crawl" in result.output and "is running on store" in result.output
+
+
+def test_a_run_does_not_start_while_a_synth_runs_on_the_store(tmp_path, typer):
+    config = write_config(tmp_path, typer)
+    with store_lock(tmp_path / "prsynth.db", "synth"):
+        result = run(config)
+    assert result.exit_code == 1
+    assert "another synth" in result.output and _count(tmp_path / "prsynth.db") == 0
 
 
 def test_kill_9_mid_run_then_rerun_finishes_without_duplicates(tmp_path, typer):

@@ -13,9 +13,9 @@ import pytest
 
 from prsynth.config import Config
 from prsynth.crawl.run import crawl_git, crawl_import
-from prsynth.llm.wording import clean_title
 from prsynth.llm.offline import OfflineBaseline
 from prsynth.llm.openai_chat import OpenAIChat
+from prsynth.llm.wording import clean_title
 from prsynth.resources import invented_prs_path, sample_prs_path
 from prsynth.stages.judge import judge_queries
 from prsynth.stages.registry import run_stage

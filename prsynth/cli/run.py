@@ -7,6 +7,7 @@ import click
 from prsynth.cli._common import CONFIG_FILE, MAX_REQUESTS, RunContext, echo_json, progress_bar
 from prsynth.crawl.lock import crawl_lock
 from prsynth.pipeline import run_pipeline
+from prsynth.store.lock import store_lock
 
 
 @click.command("run")
@@ -19,11 +20,13 @@ def command(ctx: click.Context, config_path: str | None, max_requests: int,
     """Bring everything up to date: crawl every [[sources]] entry, synthesize requests for
     new PRs, run stale stages, select, and write the exports and the report.
 
-    The form for cron and systemd timers: one lock per store, exit 0 done, 3 partly done.
+    The form for cron and systemd timers: it holds the crawl and synth locks of the store
+    (a second run, crawl or synth exits at once); exit 0 done, 3 partly done.
     """
     run: RunContext = ctx.obj
     run.use_config_file(ctx, config_path)
-    with crawl_lock(run.store_path), progress_bar("run") as progress:
+    with crawl_lock(run.store_path), store_lock(run.store_path, "synth"), \
+            progress_bar("run") as progress:
         summary = run_pipeline(run.store(), run.config, progress=progress,
                                max_requests=max_requests,
                                say=lambda line: click.echo(line, err=True))
