@@ -89,9 +89,9 @@ def run_stage(
 
 def bring_up_to_date(store: Store, config: Config, progress: Progress = quiet) -> list[str]:
     """Run every missing or stale stage in pipeline order; return the names that ran."""
-    ran = []
-    for name in STAGES:
-        if name in stale_stages(store, config):
-            run_stage(store, config, name, progress)
-            ran.append(name)
+    # Computed once: running a stale stage can only make the stages that read it stale,
+    # and those are already in the list.
+    ran = stale_stages(store, config)
+    for name in ran:
+        run_stage(store, config, name, progress)
     return ran
