@@ -123,13 +123,13 @@ def run_calls(
                     hits.append(CallOutcome(call, from_cache(answer)))
                     continue
                 while len(pending) >= window:
-                    yield counter.count(_collect(store, backend, pending, totals))
+                    yield from _batch(store, backend, pending, totals, counter)
                 future = pool.submit(complete_call, backend, call, budget)
                 pending[future] = (call, key)
             if hits:
                 yield counter.count(hits)
         while pending:
-            yield counter.count(_collect(store, backend, pending, totals))
+            yield from _batch(store, backend, pending, totals, counter)
     finally:
         _drain(store, backend, pending, totals)
         pool.shutdown(wait=False, cancel_futures=True)
@@ -224,10 +224,7 @@ def _drain(store: Store, backend: LLMBackend,
         if future not in running:
             pending.pop(future)
     while pending:
-        try:
-            _collect(store, backend, pending, totals)
-        except LLMError:
-            continue
+        _collect(store, backend, pending, totals)
 
 
 def _chunks(calls: Iterable[LLMCall], size: int) -> Iterator[list[LLMCall]]:
@@ -254,11 +251,24 @@ class _Counter:
         return outcomes
 
 
+def _batch(
+    store: Store, backend: LLMBackend, pending: dict[Future[Completion], tuple[LLMCall, str]],
+    totals: CallTotals, counter: _Counter,
+) -> Iterator[list[CallOutcome]]:
+    """The next batch of finished calls; an error that stops the run is raised only after
+    the caller has stored the answers that finished with it."""
+    outcomes, fatal = _collect(store, backend, pending, totals)
+    yield counter.count(outcomes)
+    if fatal is not None:
+        raise fatal
+
+
 def _collect(
     store: Store, backend: LLMBackend, pending: dict[Future[Completion], tuple[LLMCall, str]],
     totals: CallTotals,
-) -> list[CallOutcome]:
-    """Wait for at least one call to finish; store and return everything finished."""
+) -> tuple[list[CallOutcome], LLMError | None]:
+    """Wait for at least one call to finish; cache and log everything finished. Returns
+    the outcomes and the error that stops the run, if one came back."""
     finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
     outcomes = []
     answers: list[tuple[str, str, CachedResponse]] = []
@@ -290,9 +300,7 @@ def _collect(
     with store.transaction():
         store.cache_responses(answers)
         store.log_llm_calls(log)
-    if fatal is not None:
-        raise fatal
-    return outcomes
+    return outcomes, fatal
 
 
 def _failed(backend: LLMBackend, call: LLMCall, exc: LLMCallError, totals: CallTotals,
