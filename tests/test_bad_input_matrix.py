@@ -4,6 +4,7 @@ the real CLI. Every case must end with its README exit code, exactly one `Error:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -187,7 +188,9 @@ def test_credentials_in_urls_are_masked_in_messages(workdir, args, env, code, mo
 # --- damaged stores ---------------------------------------------------------------------
 
 def flip_text_bytes(store: Path) -> None:
-    with sqlite3.connect(store) as db:
+    # closing(): the connection's own context manager commits but leaves it open, and its
+    # late close (at garbage collection) would checkpoint the WAL mid-test.
+    with contextlib.closing(sqlite3.connect(store)) as db:
         title = db.execute("SELECT title FROM prs ORDER BY id LIMIT 1").fetchone()[0]
     data = bytearray(store.read_bytes())
     at = data.find(title.encode())
@@ -196,7 +199,7 @@ def flip_text_bytes(store: Path) -> None:
 
 
 def mismatch_migrations(store: Path) -> None:
-    with sqlite3.connect(store) as db:
+    with contextlib.closing(sqlite3.connect(store)) as db, db:
         db.execute("DELETE FROM migrations WHERE number = (SELECT max(number) FROM migrations)")
 
 
