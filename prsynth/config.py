@@ -169,6 +169,7 @@ class VerifyConfig:
     cache_dir: str = ""  # "" = $XDG_CACHE_HOME/prsynth/verify (~/.cache/prsynth/verify)
     python: str = ""  # interpreter the environments are built from ("" = prsynth's own)
     clone_url: str = "https://github.com/{repo}.git"  # for PRs crawled from GitHub
+    docker_image: str = "python:{version}-slim"  # --runner docker; {version} e.g. 3.11
 
 
 @dataclass
