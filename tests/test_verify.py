@@ -178,6 +178,46 @@ def test_a_test_run_past_the_timeout_is_killed(tmp_path, history, verify_cache):
     assert time.monotonic() - started < 60  # the test sleeps 120 s
 
 
+def test_a_timed_out_task_is_retried_only_with_a_larger_timeout(tmp_path, history,
+                                                                verify_cache):
+    store, config = stored(tmp_path, history, verify_cache)
+    ids = ["acme/calc#4"]  # its test sleeps 120 s
+    first = verify(store, config, VerifyOptions(pr_ids=ids, timeout=1))
+    assert first.statuses == {"timeout": 1} and store.verifications()[ids[0]]["timeout"] == 1
+    same = verify(store, config, VerifyOptions(pr_ids=ids, timeout=1))
+    assert same.tasks == 0 and same.skipped_fresh == 1
+    larger = verify(store, config, VerifyOptions(pr_ids=ids, timeout=2))
+    assert larger.tasks == 1 and larger.retried_timeouts == 1
+    assert "1 task(s) run (1 timed out before with a smaller --timeout)" in larger.summary()
+    assert store.verifications()[ids[0]]["timeout"] == 2
+    store.db.execute("UPDATE verifications SET timeout = 0")  # a row from before 008
+    unknown = verify(store, config, VerifyOptions(pr_ids=ids, timeout=1))
+    assert unknown.retried_timeouts == 1 and store.verifications()[ids[0]]["timeout"] == 1
+
+
+def test_without_uv_the_environment_is_built_with_pip(tmp_path, history):
+    """No `uv` on PATH and no `uv` Python package: `python -m venv` and pip build it."""
+    store, _ = stored(tmp_path, history, tmp_path / "cache")
+    store.close()
+    on_path = [d for d in os.environ["PATH"].split(os.pathsep)
+               if d and not (Path(d) / "uv").exists()]
+    script = ("import sys; sys.modules['uv'] = None; from prsynth.cli import main; "
+              "sys.argv = ['prsynth'] + sys.argv[1:]; main()")
+    done = subprocess.run(
+        [sys.executable, "-c", script, "--store", str(tmp_path / "prsynth.db"), "--config",
+         str(tmp_path / "prsynth.toml"), "verify", "--candidates", "--limit", "1"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, PATH=os.pathsep.join(on_path),
+                 PYTHONPATH=str(Path(__file__).resolve().parents[1])))
+    assert done.returncode == 0, done.stderr
+    with Store(tmp_path / "prsynth.db") as reopened:
+        row = reopened.verifications()["acme/calc#1"]
+    assert row["status"] == "verified", row["detail"]
+    log = row["logs"]["environment"]
+    assert "-m venv" in log and "-m pip install" in log and "uv " not in log
+    assert any(req.lower().startswith("pytest==") for req in row["requirements"])
+
+
 def test_non_python_and_untested_changes_get_their_own_status(tmp_path, history, verify_cache):
     store, config = stored(tmp_path, history, verify_cache)
     rows = run_verify(store, config, 5, 6)

@@ -6,6 +6,7 @@ image that is not there. Without a daemon these fail under CI=true, else skip.""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import time
@@ -61,8 +62,6 @@ def scripts_history(path: Path, port: int, address: str) -> Path:
 
 
 def our_containers() -> list[str]:
-    import os
-
     listed = subprocess.run(["docker", "ps", "-a", "-q", "--filter",
                              f"label={LABEL}={os.getpid()}"], capture_output=True, text=True)
     return listed.stdout.split()
@@ -91,7 +90,7 @@ def test_docker_runner_verifies_in_a_container_without_network_and_kills_on_time
     listener.close()
 
     started = time.monotonic()
-    timed = json.loads(run_cli(*args, "--timeout", "5", "--json").stdout)
+    timed = json.loads(run_cli(*args, "--timeout", "3", "--json").stdout)
     assert time.monotonic() - started < 100  # its test sleeps 120 s
     assert timed["statuses"] == {"timeout": 1} and timed["skipped_fresh"] == 1
     assert our_containers() == []  # killed and removed

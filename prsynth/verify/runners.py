@@ -5,6 +5,7 @@ See docs/architecture.md (verify)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Protocol
@@ -88,6 +89,9 @@ def make_runner(name: str, cache: EnvironmentCache,
     if name == "venv":
         return VenvRunner(cache)
     if name == "docker":
+        if not shutil.which("docker"):
+            raise ConfigError("--runner docker: no `docker` command on PATH; install "
+                              "Docker or use --runner venv")
         docker = docker_binary()
         if not docker:
             raise ConfigError("--runner docker: no Docker daemon answers (`docker info` "

@@ -19,6 +19,10 @@ IMAGE = "prsynth-test/python:3.11"  # bookworm's python3 is 3.11
 PATTERN = "prsynth-test/python:{version}"
 PACKAGES = "python3,python3-venv,python3-pytest"
 MIRROR = "http://deb.debian.org/debian"
+# Removed after installing: apt's lists and cache, and the full perl (only dpkg's
+# scripts need perl, and perl-base stays).
+REMOVE = ("/var/lib/apt/lists/*", "/var/cache/apt/*", "/usr/share/perl",
+          "/usr/lib/x86_64-linux-gnu/perl")
 LOCK = Path(tempfile.gettempdir()) / "prsynth-test-image.lock"
 # Left out of the image: it is copied whole for every container (vfs storage driver).
 EXCLUDE = ("/usr/share/doc/*", "/usr/share/locale/*", "/usr/share/man/*", "/usr/share/info/*",
@@ -64,7 +68,7 @@ def _mmdebstrap(image: str) -> str:
     build = subprocess.Popen(
         ["mmdebstrap", "--quiet", "--variant=minbase", f"--include={PACKAGES}",
          "--aptopt=APT::Install-Recommends \"false\"", *excludes,
-         "--customize-hook=rm -rf \"$1\"/var/lib/apt/lists/* \"$1\"/var/cache/apt/*",
+         "--customize-hook=rm -rf " + " ".join(f'"$1"{p}' for p in REMOVE),
          "bookworm", "-", MIRROR], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     imported = subprocess.run(["docker", "import", "-", image], stdin=build.stdout,
                               capture_output=True, text=True)
@@ -84,7 +88,7 @@ def _debootstrap(image: str) -> str:
                                "bookworm", str(root), MIRROR], capture_output=True, text=True)
         if done.returncode != 0:
             return f"debootstrap failed: {done.stdout.strip().splitlines()[-1:]}"
-        for pattern in [*EXCLUDE, "/var/lib/apt/lists/*", "/var/cache/apt/*"]:
+        for pattern in [*EXCLUDE, *REMOVE]:
             for path in root.glob(pattern.lstrip("/")):
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
         tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
