@@ -170,6 +170,7 @@ class VerifyConfig:
     python: str = ""  # interpreter the environments are built from ("" = prsynth's own)
     clone_url: str = "https://github.com/{repo}.git"  # for PRs crawled from GitHub
     docker_image: str = "python:{version}-slim"  # --runner docker; {version} e.g. 3.11
+    docker_build_network: str = ""  # network of the environment build ("" = Docker's default)
 
 
 @dataclass

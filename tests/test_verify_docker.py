@@ -76,8 +76,8 @@ def test_docker_runner_verifies_in_a_container_without_network_and_kills_on_time
     clone = scripts_history(tmp_path / "calc", listener.getsockname()[1], address)
     store, _ = stored(tmp_path, clone, tmp_path / "cache")
     store.close()
-    with (tmp_path / "prsynth.toml").open("a") as config:
-        config.write(f'docker_image = "{image}"\n')
+    with (tmp_path / "prsynth.toml").open("a") as config:  # it builds offline
+        config.write(f'docker_image = "{image}"\ndocker_build_network = "none"\n')
     args = ["--config", str(tmp_path / "prsynth.toml"), "verify", "--candidates",
             "--runner", "docker"]
     result = run_cli(*args, "--limit", "1")

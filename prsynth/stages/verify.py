@@ -100,7 +100,8 @@ def verify(store: Store, config: Config, options: VerifyOptions,
         raise ConfigError("--jobs and --timeout must be positive")
     root = cache_dir(config)
     envs = EnvironmentCache(root, config.verify.python)
-    runner = make_runner(options.runner or config.verify.runner, envs, config.verify.docker_image)
+    runner = make_runner(options.runner or config.verify.runner, envs, config.verify.docker_image,
+                         config.verify.docker_build_network)
     isolation = runner.isolation()
     report = VerifyReport(environment=runner.environment_id(),
                           network_isolated=bool(isolation), isolation=isolation)

@@ -89,10 +89,11 @@ def python_version(requires: str, commit_date: str) -> str:
 class DockerEnvironments(EnvironmentCache):
     """Environments built in containers of one image, kept in the host's cache."""
 
-    def __init__(self, root: Path, image: str, docker: str, *, timeout: float = 900) -> None:
+    def __init__(self, root: Path, image: str, docker: str, network: str = "", *,
+                 timeout: float = 900) -> None:
         super().__init__(root, f"docker:{image}", timeout=timeout)
         self.uv = None  # the image's pip builds (uv is not in the image)
-        self.image, self.docker = image, docker
+        self.image, self.docker, self.network = image, docker, network
 
     def get(self, worktree: Path, repo: str, commit_date: str = "") -> Environment:
         env = super().get(worktree, repo, commit_date)
@@ -107,7 +108,7 @@ class DockerEnvironments(EnvironmentCache):
                      "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
         name = container_name()
         argv = [*docker_run(self.docker, name, [worktree.parent, path.parent, pip_cache],
-                            variables, workdir=worktree, network=""), self.image,
+                            variables, workdir=worktree, network=self.network), self.image,
                 "sh", "-c", BUILD, "build", str(path), str(requirements), *package]
         log.append(f"$ docker run {self.image} python3 -m venv --system-site-packages && "
                    f"pip install {' '.join(package)} -r requirements\n")
@@ -133,11 +134,12 @@ class DockerRunner:
     name = "docker"
     languages = frozenset({"python"})
 
-    def __init__(self, root: Path, pattern: str, docker: str) -> None:
+    def __init__(self, root: Path, pattern: str, docker: str, build_network: str = "") -> None:
         if "{version}" not in pattern:
             raise ConfigError(f"[verify] docker_image {pattern!r}: must contain {{version}}, "
                               "e.g. \"python:{version}-slim\"")
         self.root, self.pattern, self.docker = Path(root), pattern, docker
+        self.build_network = build_network
         self._caches: dict[str, DockerEnvironments] = {}
         self._images: dict[str, str] = {}  # image -> "" when usable, else why not
         self._lock = threading.Lock()
@@ -160,7 +162,7 @@ class DockerRunner:
             if image not in self._images:
                 self._images[image] = self._ensure_image(image)
             cache = self._caches.setdefault(image, DockerEnvironments(
-                self.root, image, self.docker))
+                self.root, image, self.docker, self.build_network))
         if self._images[image]:
             raise EnvironmentFailed(self._images[image], environment=f"docker:{image}")
         return cache.get(worktree, repo, commit_date)

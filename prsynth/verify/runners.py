@@ -83,8 +83,8 @@ class VenvRunner:
         return run_pytest(env.python, worktree, test_files, timeout=timeout)
 
 
-def make_runner(name: str, cache: EnvironmentCache,
-                docker_image: str = "python:{version}-slim") -> Runner:
+def make_runner(name: str, cache: EnvironmentCache, docker_image: str = "python:{version}-slim",
+                docker_build_network: str = "") -> Runner:
     """The runner named on the command line or in [verify] runner."""
     if name == "venv":
         return VenvRunner(cache)
@@ -96,7 +96,7 @@ def make_runner(name: str, cache: EnvironmentCache,
         if not docker:
             raise ConfigError("--runner docker: no Docker daemon answers (`docker info` "
                               "fails); start Docker or use --runner venv")
-        return DockerRunner(cache.root, docker_image, docker)
+        return DockerRunner(cache.root, docker_image, docker, docker_build_network)
     raise ConfigError(f"--runner {name!r}: unknown; choose one of {', '.join(RUNNERS)}")
 
 

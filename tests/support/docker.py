@@ -90,7 +90,10 @@ def _debootstrap(image: str) -> str:
             return f"debootstrap failed: {done.stdout.strip().splitlines()[-1:]}"
         for pattern in [*EXCLUDE, *REMOVE]:
             for path in root.glob(pattern.lstrip("/")):
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
         tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
         imported = subprocess.run(["docker", "import", "-", image], stdin=tar.stdout,
                                   capture_output=True, text=True)
