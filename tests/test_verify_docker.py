@@ -133,6 +133,22 @@ def test_an_image_that_is_neither_here_nor_pullable_is_env_failed_in_one_line(
     assert "\n" not in row["detail"]
 
 
+def test_a_container_left_by_a_killed_run_is_removed_by_the_next_run(image, tmp_path,
+                                                                    run_cli):
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a PID whose process is gone, like a prsynth killed with -9
+    name = f"prsynth-verify-{gone.pid}-left"
+    subprocess.run(["docker", "create", "--name", name, "--label", f"{LABEL}={gone.pid}",
+                    image.format(version="3.11"), "true"], check=True, capture_output=True)
+    (tmp_path / "prsynth.toml").write_text(f'[verify]\ncache_dir = "{tmp_path}/cache"\n')
+    result = run_cli("--config", str(tmp_path / "prsynth.toml"), "verify", "--candidates",
+                     "--runner", "docker")
+    assert result.exit_code == 0, result.output
+    listed = subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}"],
+                            capture_output=True, text=True).stdout.split()
+    assert name not in listed
+
+
 def test_the_image_is_the_newest_python_of_the_base_commit_that_python_requires_allows():
     assert python_version("", "2022-12-01T10:00:00+00:00") == "3.11"
     assert python_version(">=3.8,<3.11", "2024-06-01") == "3.10"

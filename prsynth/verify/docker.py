@@ -109,6 +109,7 @@ class DockerEnvironments(EnvironmentCache):
         name = container_name()
         argv = [*docker_run(self.docker, name, [worktree.parent, path.parent, pip_cache],
                             variables, workdir=worktree, network=self.network), self.image,
+                "timeout", "-s", "KILL", str(int(self.timeout) + 60),
                 "sh", "-c", BUILD, "build", str(path), str(requirements), *package]
         log.append(f"$ docker run {self.image} python3 -m venv --system-site-packages && "
                    f"pip install {' '.join(package)} -r requirements\n")
