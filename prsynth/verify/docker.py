@@ -136,9 +136,13 @@ class DockerRunner:
     languages = frozenset({"python"})
 
     def __init__(self, root: Path, pattern: str, docker: str, build_network: str = "") -> None:
-        if "{version}" not in pattern:
-            raise ConfigError(f"[verify] docker_image {pattern!r}: must contain {{version}}, "
-                              "e.g. \"python:{version}-slim\"")
+        try:
+            usable = "{version}" in pattern and bool(pattern.format(version="3.11"))
+        except (KeyError, IndexError, ValueError):
+            usable = False
+        if not usable:
+            raise ConfigError(f"[verify] docker_image {pattern!r}: must contain {{version}} "
+                              "and no other braces, e.g. \"python:{version}-slim\"")
         self.root, self.pattern, self.docker = Path(root), pattern, docker
         self.build_network = build_network
         self._caches: dict[str, DockerEnvironments] = {}
