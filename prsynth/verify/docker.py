@@ -106,11 +106,14 @@ class DockerEnvironments(EnvironmentCache):
         pip_cache.mkdir(parents=True, exist_ok=True)
         variables = {"HOME": "/tmp", "PIP_CACHE_DIR": str(pip_cache),
                      "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+        path.mkdir(parents=True, exist_ok=True)  # the container sees only this environment
+        inside = path / ".prsynth-requirements.txt"
+        shutil.copyfile(requirements, inside)
         name = container_name()
-        argv = [*docker_run(self.docker, name, [worktree.parent, path.parent, pip_cache],
+        argv = [*docker_run(self.docker, name, [worktree.parent, path, pip_cache],
                             variables, workdir=worktree, network=self.network), self.image,
                 "timeout", "-s", "KILL", str(int(self.timeout) + 60),
-                "sh", "-c", BUILD, "build", str(path), str(requirements), *package]
+                "sh", "-c", BUILD, "build", str(path), str(inside), *package]
         log.append(f"$ docker run {self.image} python3 -m venv --system-site-packages && "
                    f"pip install {' '.join(package)} -r requirements\n")
         try:
