@@ -286,9 +286,16 @@ def test_docker_runner_without_a_daemon_is_refused_in_one_line(run_cli, monkeypa
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
     result = run_cli("verify", "--runner", "docker", "--candidates")
     assert result.exit_code == 2
-    assert result.output.strip().splitlines() == [
-        "Error: --runner docker: no Docker daemon answers (`docker info` fails); start Docker "
-        "or use --runner venv"]
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "Error: --runner docker: no Docker daemon answers `docker info` (")
+    assert lines[0].endswith("); start Docker or use --runner venv")
+    assert "no-docker.sock" in lines[0]  # what docker said names where it looked
+    monkeypatch.setenv("PATH", str(tmp_path))  # no docker command at all
+    result = run_cli("verify", "--runner", "docker", "--candidates")
+    assert result.exit_code == 2 and result.output.strip().splitlines() == [
+        "Error: --runner docker: no `docker` command on PATH; install Docker or use "
+        "--runner venv"]
 
 
 @pytest.mark.slow

@@ -240,13 +240,13 @@ def remove_stale_containers(docker: str) -> None:
             remove_container(docker, cid)
 
 
-def docker_binary() -> str | None:
-    """The docker client when a daemon answers it."""
-    docker = shutil.which("docker")
-    if not docker:
-        return None
+def docker_problem(docker: str) -> str:
+    """"" when a daemon answers `docker info`, else the last line of what it said."""
     try:
-        answered = subprocess.run([docker, "info"], capture_output=True, timeout=20)
+        answered = subprocess.run([docker, "info"], capture_output=True, text=True, timeout=20)
     except subprocess.TimeoutExpired:
-        return None
-    return docker if answered.returncode == 0 else None
+        return "`docker info` did not answer in 20 s"
+    if answered.returncode == 0:
+        return ""
+    said = (answered.stderr.strip() or answered.stdout.strip()).splitlines()
+    return said[-1].strip() if said else f"`docker info` exited {answered.returncode}"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from prsynth.errors import ConfigError
-from prsynth.verify.docker import DockerRunner, docker_binary
+from prsynth.verify.docker import DockerRunner, docker_problem
 from prsynth.verify.environment import Environment, EnvironmentCache
 from prsynth.verify.tests_run import TestRun, network_isolation, run_pytest
 
@@ -89,13 +89,14 @@ def make_runner(name: str, cache: EnvironmentCache, docker_image: str = "python:
     if name == "venv":
         return VenvRunner(cache)
     if name == "docker":
-        if not shutil.which("docker"):
+        docker = shutil.which("docker")
+        if not docker:
             raise ConfigError("--runner docker: no `docker` command on PATH; install "
                               "Docker or use --runner venv")
-        docker = docker_binary()
-        if not docker:
-            raise ConfigError("--runner docker: no Docker daemon answers (`docker info` "
-                              "fails); start Docker or use --runner venv")
+        problem = docker_problem(docker)
+        if problem:
+            raise ConfigError(f"--runner docker: no Docker daemon answers `docker info` "
+                              f"({problem}); start Docker or use --runner venv")
         return DockerRunner(cache.root, docker_image, docker, docker_build_network)
     raise ConfigError(f"--runner {name!r}: unknown; choose one of {', '.join(RUNNERS)}")
 
