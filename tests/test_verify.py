@@ -195,6 +195,7 @@ def test_a_timed_out_task_is_retried_only_with_a_larger_timeout(tmp_path, histor
     assert unknown.retried_timeouts == 1 and store.verifications()[ids[0]]["timeout"] == 1
 
 
+@pytest.mark.slow
 def test_without_uv_the_environment_is_built_with_pip(tmp_path, history):
     """No `uv` on PATH and no `uv` Python package: `python -m venv` and pip build it."""
     store, _ = stored(tmp_path, history, tmp_path / "cache")
