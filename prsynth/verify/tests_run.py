@@ -75,7 +75,7 @@ def run_pytest(
         junit = str(Path(scratch) / "junit.xml")
         command = pytest_command(python, test_files, junit)
         shown = " ".join(pytest_command("python", test_files, "junit.xml"))
-        variables = test_variables(worktree, env)
+        variables = run_variables(worktree, env)
         argv = wrap(command, variables) if wrap else network_isolation() + command
         started = time.monotonic()
         log_path = Path(scratch) / "log.txt"
@@ -120,7 +120,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def test_variables(worktree: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+def run_variables(worktree: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The variables prsynth sets for a test run: the worktree's code shadows the copy
     installed in the cached environment; HOME is an empty folder beside the checkout, so
     tests that write dotfiles leave yours alone."""
