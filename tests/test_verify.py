@@ -20,7 +20,7 @@ from prsynth.crawl.run import crawl_git
 from prsynth.records import Query
 from prsynth.stages.verify import VerifyOptions, verify
 from prsynth.store import Store
-from prsynth.verify.environment import combined_requirements
+from prsynth.verify.environment import combined_requirements, failure_reason
 from prsynth.verify.tests_run import network_isolation
 from tests.support.bundles import clone_bundle
 from tests.support.gitrepos import GitRepoBuilder
@@ -335,3 +335,12 @@ def test_test_requirements_keep_the_extras_of_the_package_they_install(tmp_path)
     lines, extras = combined_requirements(tmp_path)
     assert lines == ["ruff ==0.2.0", "pytest >=4.4.0,<9.0.0"]
     assert extras == ["test", "tests", "testing", "all"]
+
+
+def test_a_failed_install_is_explained_by_its_error_line_not_its_closing_note():
+    pip = ("Collecting flit_core<4\n  error: subprocess-exited-with-error\n"
+           "ERROR: No matching distribution found for flit_core<4\n"
+           "note: This error originates from a subprocess, and is likely not a problem "
+           "with pip.\n")
+    assert failure_reason(pip) == "ERROR: No matching distribution found for flit_core<4"
+    assert failure_reason("Python 3.7 not found\n") == "Python 3.7 not found"

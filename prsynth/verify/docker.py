@@ -27,6 +27,7 @@ from prsynth.verify.environment import (
     Environment,
     EnvironmentCache,
     EnvironmentFailed,
+    failure_reason,
 )
 from prsynth.verify.tests_run import TestRun, run_pytest
 from prsynth.verify.workspace import alive
@@ -125,8 +126,8 @@ class DockerEnvironments(EnvironmentCache):
                                     f"in {self.image}", "".join(log)[-LOG_TAIL:]) from None
         log.append(done.stdout + done.stderr)
         if done.returncode != 0:
-            last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or [""]
-            raise EnvironmentFailed(f"environment build in {self.image} failed: {last[0]}",
+            raise EnvironmentFailed(f"environment build in {self.image} failed: "
+                                    f"{failure_reason(done.stderr or done.stdout)}",
                                     "".join(log)[-LOG_TAIL:])
         freeze = (path / ".prsynth-freeze").read_text("utf-8", "replace")
         return done.stdout.strip().splitlines()[-1], freeze

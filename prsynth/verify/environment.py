@@ -250,10 +250,19 @@ class EnvironmentCache:
                                     f"{' '.join(command[:3])}", "".join(log)[-LOG_TAIL:]) from None
         log.append(f"$ {' '.join(command)}\n{done.stdout}{done.stderr}")
         if done.returncode != 0:
-            last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or [""]
-            raise EnvironmentFailed(f"`{Path(command[0]).name} {command[1]}` failed: {last[0]}",
+            raise EnvironmentFailed(f"`{Path(command[0]).name} {command[1]}` failed: "
+                                    f"{failure_reason(done.stderr or done.stdout)}",
                                     "".join(log)[-LOG_TAIL:])
         return done.stdout
+
+
+def failure_reason(output: str) -> str:
+    """The line of an installer's output that says why it failed: its last `error` line
+    (pip ends with hints such as "note: This error originates from a subprocess"), else
+    its last line."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if line.lower().startswith(("error", "× ", "x "))]
+    return (errors or lines or [""])[-1]
 
 
 def _read_ready(path: Path) -> dict | None:
