@@ -111,19 +111,21 @@ class DockerEnvironments(EnvironmentCache):
         inside = path / ".prsynth-requirements.txt"
         shutil.copyfile(requirements, inside)
         name = container_name()
-        argv = [*docker_run(self.docker, name, [worktree.parent, path, pip_cache],
-                            variables, workdir=worktree, network=self.network), self.image,
-                "timeout", "-s", "KILL", str(int(self.timeout) + 60),
-                "sh", "-c", BUILD, "build", str(path), str(inside), *package]
         log.append(f"$ docker run {self.image} python3 -m venv --system-site-packages && "
                    f"pip install {' '.join(package)} -r requirements\n")
         try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=self.timeout,
-                                  stdin=subprocess.DEVNULL)
+            create_container(self.docker, name, self.image, [
+                "timeout", "-s", "KILL", str(int(self.timeout) + 60),
+                "sh", "-c", BUILD, "build", str(path), str(inside), *package],
+                [worktree.parent, path, pip_cache], variables, workdir=worktree,
+                network=self.network)
+            done = subprocess.run([self.docker, "start", "-a", name], capture_output=True,
+                                  text=True, timeout=self.timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
-            remove_container(self.docker, name)
             raise EnvironmentFailed(f"environment build timed out after {self.timeout:.0f}s "
                                     f"in {self.image}", "".join(log)[-LOG_TAIL:]) from None
+        finally:
+            remove_container(self.docker, name)
         log.append(done.stdout + done.stderr)
         if done.returncode != 0:
             raise EnvironmentFailed(f"environment build in {self.image} failed: "
@@ -197,24 +199,33 @@ class DockerRunner:
         name = container_name()
 
         def wrap(command: list[str], variables: dict[str, str]) -> list[str]:
-            # `timeout` in the container ends it even if prsynth is killed with -9
-            return [*docker_run(self.docker, name, [worktree.parent, env.path], variables,
-                                workdir=worktree, network="none"),
-                    env.image, "timeout", "-s", "KILL", str(int(timeout) + 60), *command]
+            # created before the clock starts (copying the image can take a while), so a
+            # timeout always finds the container to kill; `timeout` inside ends it even
+            # if prsynth is killed with -9
+            create_container(self.docker, name, env.image,
+                             ["timeout", "-s", "KILL", str(int(timeout) + 60), *command],
+                             [worktree.parent, env.path], variables, workdir=worktree,
+                             network="none")
+            return [self.docker, "start", "-a", name]
 
-        return run_pytest(env.python, worktree, test_files, timeout=timeout, wrap=wrap,
-                          on_timeout=lambda: remove_container(self.docker, name))
+        try:
+            return run_pytest(env.python, worktree, test_files, timeout=timeout, wrap=wrap,
+                              on_timeout=lambda: remove_container(self.docker, name))
+        finally:
+            remove_container(self.docker, name)
 
 
 def container_name() -> str:
     return f"prsynth-verify-{os.getpid()}-{uuid.uuid4().hex[:12]}"
 
 
-def docker_run(docker: str, name: str, mounts: list[Path], variables: dict[str, str], *,
-               workdir: Path, network: str) -> list[str]:
-    """`docker run` up to the image: removed when done, named and labelled, as the
-    calling user, each mount at its own path, only `variables` set inside."""
-    argv = [docker, "run", "--rm", "--name", name, "--label", f"{LABEL}={os.getpid()}",
+def create_container(docker: str, name: str, image: str, command: list[str],
+                     mounts: list[Path], variables: dict[str, str], *, workdir: Path,
+                     network: str) -> None:
+    """`docker create`: named and labelled with prsynth's PID, as the calling user, each
+    mount at its own path, only `variables` set inside; `docker start -a` runs it and
+    `remove_container` removes it whatever happened."""
+    argv = [docker, "create", "--name", name, "--label", f"{LABEL}={os.getpid()}",
             "--user", f"{os.getuid()}:{os.getgid()}", "-w", str(workdir)]
     if network:
         argv += ["--network", network]
@@ -222,12 +233,16 @@ def docker_run(docker: str, name: str, mounts: list[Path], variables: dict[str, 
         argv += ["-v", f"{mount}:{mount}"]
     for key, value in variables.items():
         argv += ["-e", f"{key}={value}"]
-    return argv
+    done = subprocess.run([*argv, image, *command], capture_output=True, text=True,
+                          timeout=900, stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise EnvironmentFailed(f"docker create ({image}) failed: "
+                                f"{failure_reason(done.stderr or done.stdout)}")
 
 
 def remove_container(docker: str, name: str) -> None:
-    """Kill and remove a container (its test run timed out)."""
-    subprocess.run([docker, "rm", "-f", name], capture_output=True, timeout=120)
+    """Kill and remove a container (synchronously: it is gone when this returns)."""
+    subprocess.run([docker, "rm", "-f", name], capture_output=True, timeout=300)
 
 
 def remove_stale_containers(docker: str) -> None:
