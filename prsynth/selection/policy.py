@@ -90,9 +90,10 @@ def nearest_pick_counts(vectors: np.ndarray, chosen: Sequence[int], block: int =
     counts = np.zeros(len(chosen), dtype=np.int64)
     if not len(chosen):
         return counts
-    picked = vectors[list(chosen)]
+    picked = np.asarray(vectors[list(chosen)], dtype=np.float32)
     for start in range(0, vectors.shape[0], block):
-        nearest = np.argmax(vectors[start:start + block] @ picked.T, axis=1)
+        rows = np.asarray(vectors[start:start + block], dtype=np.float32)
+        nearest = np.argmax(rows @ picked.T, axis=1)
         counts += np.bincount(nearest, minlength=len(chosen))
     return counts
 

@@ -54,6 +54,9 @@ def check_select(options: SelectConfig) -> None:
                       ("--per-cluster-cap", options.per_cluster_cap)):
         if cap != AUTO and int(cap) < 0:
             raise ConfigError(f"{flag} {cap} must be 0 (no cap) or more")
+    if options.sample_above < 0:
+        raise ConfigError(f"config key 'select.sample_above' must be 0 (never sample) or "
+                          f"more, got {options.sample_above}")
     if options.neighbours < 1:
         raise ConfigError(f"config key 'select.neighbours' must be at least 1, got "
                           f"{options.neighbours}")
@@ -171,6 +174,7 @@ def select_queries(
     picks = select_diverse(
         options.method, pool.vectors, pool.quality, options.k, constraints=constraints,
         seed=options.seed, quality_weight=options.quality_weight, neighbours=options.neighbours,
+        sample_above=options.sample_above,
     )
     items = [
         {
