@@ -22,8 +22,13 @@ import numpy as np
 from prsynth.selection.graph import DEFAULT_NEIGHBOURS, CoverGraph
 from prsynth.selection.methods import Constraints, Pick, check_request, greedy_cover
 
-# Clients the coverage term is estimated on (the facilities: up to about twice as many).
-SAMPLE = 20_000
+# Clients the coverage term is estimated on, and the rows the first greedy round may
+# pick from (a random subset of the clients, half of them the best by quality instead
+# when quality counts, plus pins and members of capped groups).
+SAMPLE = 40_000
+FACILITIES = 10_000
+# Rows most similar to each first-round pick that join the second round.
+REFINE = 64
 
 
 def _group_members(labels: np.ndarray, limit: int, order: np.ndarray) -> np.ndarray:
@@ -34,18 +39,21 @@ def _group_members(labels: np.ndarray, limit: int, order: np.ndarray) -> np.ndar
     return ordered[np.arange(len(codes)) - first < limit]
 
 
-def _facilities(k: int, clients: np.ndarray, quality: np.ndarray, quality_weight: float,
-                constraints: Constraints, rng: np.random.Generator) -> np.ndarray:
+def _facilities(k: int, clients: np.ndarray, facilities: int, quality: np.ndarray,
+                quality_weight: float, constraints: Constraints, rng: np.random.Generator
+                ) -> np.ndarray:
     """Clients, the best by quality, pins and enough members of every capped group
     (sorted row numbers)."""
     n = quality.shape[0]
-    parts = [clients, np.asarray(list(constraints.pinned), dtype=np.int64)]
-    if quality_weight > 0:
-        # A high-quality row near many clients beats an average one beside it: let the
-        # best `len(clients)` by quality compete too (ties: seeded order).
+    # With a quality term, a high-quality row near many clients beats an average one
+    # beside it: half the facilities are then the best by quality (ties: seeded order).
+    by_quality = facilities // 2 if quality_weight > 0 else 0
+    random = min(len(clients), facilities - by_quality)
+    parts = [rng.choice(clients, size=random, replace=False),
+             np.asarray(list(constraints.pinned), dtype=np.int64)]
+    if by_quality:
         shuffled = rng.permutation(n)
-        best = np.argsort(-quality[shuffled], kind="stable")[:len(clients)]
-        parts.append(shuffled[best])
+        parts.append(shuffled[np.argsort(-quality[shuffled], kind="stable")[:by_quality]])
     capped = [(constraints.repos, constraints.per_repo_cap),
               (constraints.clusters, constraints.per_cluster_cap)]
     if constraints.task_types is not None and constraints.task_type_caps:
@@ -68,31 +76,50 @@ def _subset(labels: object, rows: np.ndarray) -> np.ndarray | None:
     return None if labels is None else np.asarray(labels)[rows]
 
 
-def sampled_facility_location(
-    vectors: np.ndarray, quality: np.ndarray, k: int, *,
-    constraints: Constraints = Constraints(), quality_weight: float = 1.0, seed: int = 0,
-    neighbours: int = DEFAULT_NEIGHBOURS, sample: int = SAMPLE,
-) -> list[Pick]:
-    """Facility location with the coverage term estimated on `sample` seeded clients;
-    returns `Pick`s with row numbers into `vectors` (deterministic for a seed)."""
-    quality = np.asarray(quality, dtype=np.float64)
-    n = quality.shape[0]
-    check_request(n, k, constraints)
-    rng = np.random.default_rng(seed)
-    clients = np.sort(rng.choice(n, size=min(n, sample), replace=False))
-    pool = _facilities(k, clients, quality, quality_weight, constraints, rng)
-    pool_vectors = _rows(vectors, pool)
-    client_vectors = pool_vectors[np.searchsorted(pool, clients)]
-    index = faiss.IndexFlatIP(pool_vectors.shape[1])
-    index.add(client_vectors)
-    sims, found = index.search(pool_vectors, max(1, min(neighbours, len(clients))))
-    del index, client_vectors, pool_vectors
+def _nearest_rows(vectors: np.ndarray, picks: np.ndarray, per_pick: int,
+                  block: int = 65_536) -> np.ndarray:
+    """The `per_pick` rows most similar to each picked row, over all n (one blocked pass;
+    after the first block only rows above a pick's current `per_pick`-th best are kept)."""
+    centres = _rows(vectors, picks).T
+    count = len(picks)
+    best_rows = [np.zeros(0, dtype=np.int64)] * count
+    best_sims = [np.zeros(0, dtype=np.float32)] * count
+    cut = np.full(count, -np.inf, dtype=np.float32)
+    for start in range(0, vectors.shape[0], block):
+        sims = np.asarray(vectors[start:start + block], dtype=np.float32) @ centres
+        rows, cols = np.nonzero(sims > cut)
+        order = np.argsort(cols, kind="stable")
+        rows, cols = rows[order], cols[order]
+        bounds = np.searchsorted(cols, np.arange(count + 1))
+        for p in range(count):
+            mine = rows[bounds[p]:bounds[p + 1]]
+            if not len(mine):
+                continue
+            found = np.concatenate([best_sims[p], sims[mine, p]])
+            where = np.concatenate([best_rows[p], mine + start])
+            if len(found) > per_pick:
+                keep = np.argpartition(-found, per_pick - 1)[:per_pick]
+                found, where = found[keep], where[keep]
+            best_sims[p], best_rows[p] = found, where
+            if len(found) == per_pick:
+                cut[p] = found.min()
+    return np.unique(np.concatenate(best_rows))
+
+
+def _cover_lists(vectors: np.ndarray, clients: np.ndarray, index: faiss.Index,
+                 rows: np.ndarray, neighbours: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's `neighbours` most similar clients (positions in `clients`) and cosines."""
+    sims, found = index.search(_rows(vectors, rows), max(1, min(neighbours, len(clients))))
     # A facility that is itself a client covers itself fully (float16 rows: ~0.999).
-    at = np.searchsorted(clients, pool)
-    own = (at < len(clients)) & (clients[np.minimum(at, len(clients) - 1)] == pool)
+    at = np.searchsorted(clients, rows)
+    own = (at < len(clients)) & (clients[np.minimum(at, len(clients) - 1)] == rows)
     sims[(found == at[:, None]) & own[:, None]] = 1.0
-    cover_graph = CoverGraph(found, np.clip(sims, 0.0, 1.0, out=sims))
-    del found, sims
+    return found, np.clip(sims, 0.0, 1.0, out=sims)
+
+
+def _greedy(pool: np.ndarray, found: np.ndarray, sims: np.ndarray, clients: int,
+            quality: np.ndarray, k: int, constraints: Constraints, quality_weight: float,
+            seed: int) -> list[Pick]:
     position = {int(row): i for i, row in enumerate(pool)}
     local = Constraints(
         repos=_subset(constraints.repos, pool), clusters=_subset(constraints.clusters, pool),
@@ -101,6 +128,44 @@ def sampled_facility_location(
         task_types=_subset(constraints.task_types, pool),
         task_type_caps=constraints.task_type_caps,
     )
-    picks = greedy_cover(cover_graph, len(clients), quality[pool], k, constraints=local,
-                         quality_weight=quality_weight, seed=seed)
-    return [Pick(int(pool[p.index]), {**p.why, "sampled": len(clients)}) for p in picks]
+    picks = greedy_cover(CoverGraph(found, sims), clients, quality[pool], k,
+                         constraints=local, quality_weight=quality_weight, seed=seed)
+    return [Pick(int(pool[p.index]), p.why) for p in picks]
+
+
+def sampled_facility_location(
+    vectors: np.ndarray, quality: np.ndarray, k: int, *,
+    constraints: Constraints = Constraints(), quality_weight: float = 1.0, seed: int = 0,
+    neighbours: int = DEFAULT_NEIGHBOURS, sample: int = SAMPLE, facilities: int = FACILITIES,
+    refine: int = REFINE,
+) -> list[Pick]:
+    """Facility location with the coverage term estimated on `sample` seeded clients;
+    returns `Pick`s with row numbers into `vectors` (deterministic for a seed).
+
+    Two greedy rounds: the first over the sampled facilities; the second adds, for each
+    pick, the `refine` rows of all n most similar to it (a better-placed member of the
+    same group is often outside the sample) and runs greedy again over both.
+    """
+    quality = np.asarray(quality, dtype=np.float64)
+    n = quality.shape[0]
+    check_request(n, k, constraints)
+    rng = np.random.default_rng(seed)
+    clients = np.sort(rng.choice(n, size=min(n, sample), replace=False))
+    pool = _facilities(k, clients, facilities, quality, quality_weight, constraints, rng)
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(_rows(vectors, clients))
+    found, sims = _cover_lists(vectors, clients, index, pool, neighbours)
+    args = (len(clients), quality, k, constraints, quality_weight, seed)
+    picks = _greedy(pool, found, sims, *args)
+    if refine > 0:
+        near = _nearest_rows(vectors, np.array([p.index for p in picks]), refine)
+        extra = np.setdiff1d(near, pool)
+        if len(extra):
+            more_found, more_sims = _cover_lists(vectors, clients, index, extra, neighbours)
+            rows = np.concatenate([pool, extra])
+            order = np.argsort(rows, kind="stable")
+            pool = rows[order]
+            found = np.concatenate([found, more_found])[order]
+            sims = np.concatenate([sims, more_sims])[order]
+            picks = _greedy(pool, found, sims, *args)
+    return [Pick(p.index, {**p.why, "sampled": len(clients)}) for p in picks]
