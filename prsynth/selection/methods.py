@@ -234,15 +234,28 @@ def sparse_objective(
                  + quality_weight * quality[list(chosen)].sum() / len(chosen))
 
 
-def coverage(vectors: np.ndarray, chosen: Sequence[int], block: int = 65_536) -> float:
-    """Mean over all rows of the best cosine (clipped at 0) to a chosen row: exact, n x k.
-    (float16 or memory-mapped rows are read a block at a time, never copied whole.)"""
+def nearest_picks(vectors: np.ndarray, chosen: Sequence[int], block: int = 65_536
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's most similar chosen item (its position in `chosen`) and that cosine, in
+    one exact pass (float16 or memory-mapped rows are read a block at a time)."""
+    n = vectors.shape[0]
+    nearest = np.zeros(n, dtype=np.int64)
+    best = np.zeros(n, dtype=np.float32)
+    if not len(chosen):
+        return nearest, best
     centres = np.asarray(vectors[list(chosen)], dtype=np.float32).T
-    total = 0.0
-    for start in range(0, vectors.shape[0], block):
+    for start in range(0, n, block):
         sims = np.asarray(vectors[start:start + block], dtype=np.float32) @ centres
-        total += float(np.clip(sims.max(axis=1), 0.0, None).sum())
-    return total / max(1, vectors.shape[0])
+        nearest[start:start + len(sims)] = np.argmax(sims, axis=1)
+        best[start:start + len(sims)] = np.take_along_axis(
+            sims, nearest[start:start + len(sims), None], axis=1)[:, 0]
+    return nearest, best
+
+
+def coverage(vectors: np.ndarray, chosen: Sequence[int], block: int = 65_536) -> float:
+    """Mean over all rows of the best cosine (clipped at 0) to a chosen row: exact, n x k."""
+    _, best = nearest_picks(vectors, chosen, block)
+    return float(np.clip(best, 0.0, None).sum(dtype=np.float64)) / max(1, vectors.shape[0])
 
 
 def facility_objective(
