@@ -101,7 +101,9 @@ def job_make_requests(path: str, store: str, texts: int) -> dict[str, Any]:
         synthesize(opened, make_backend(Config().llm, llm="offline"), SynthOptions())
         queries = list(opened.iter_queries())
         lead = ["", "Quick one: ", "When you have a minute, ", "Follow-up: ", "Next task: ",
-                "Could you take this? "]
+                "Could you take this? ", "Hey, ", "Small change: ", "For the release: ",
+                "One more thing: ", "Before Friday, ", "Low priority: ", "Urgent: ",
+                "From the issue tracker: ", "As discussed, "]  # up to 15x the PRs
         made = len(queries)
         for round_ in range(1, len(lead)):
             for query in queries:
