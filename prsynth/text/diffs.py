@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -122,7 +123,9 @@ def clean_diff(diff: str) -> str:
     no blank lines trailing the last hunk."""
     if not diff:
         return ""
-    text = CARRIAGE_RETURNS.sub("\n", diff.replace("\x00", ""))
+    text = diff.replace("\x00", "") if "\x00" in diff else diff
+    if "\r" in text:
+        text = CARRIAGE_RETURNS.sub("\n", text)
     if "GIT binary patch" in text:
         text = _drop_binary_patches(text)
     return text.rstrip("\r\n") + "\n" if text.strip() else ""
@@ -142,7 +145,7 @@ def _drop_binary_patches(diff: str) -> str:
 
 def truncate_diff(diff: str, max_bytes: int) -> tuple[str, bool]:
     """Keep whole files, then whole hunks, until `max_bytes` of UTF-8; say if anything was cut."""
-    if max_bytes <= 0 or len(diff.encode("utf-8")) <= max_bytes:
+    if max_bytes <= 0 or utf8_size(diff) <= max_bytes:
         return diff, False
     kept: list[str] = []
     used = 0
@@ -160,7 +163,7 @@ def truncate_diff(diff: str, max_bytes: int) -> tuple[str, bool]:
 
 
 def utf8_size(text: str) -> int:
-    return len(text.encode("utf-8"))
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def leading_hunks(section: str, budget: float,
@@ -248,6 +251,7 @@ DOCS_SUFFIXES = frozenset({".md", ".rst", ".txt", ".adoc", ".ipynb", ".html", ".
                            ".png", ".jpg", ".jpeg", ".gif", ".ico", ".webp"})
 
 
+@functools.lru_cache(maxsize=65536)  # a crawl asks about the same paths again and again
 def path_kind(path: str) -> str:
     """What a changed file is, for task filters and prompts: code | test | docs | changelog |
     ci | packaging | lockfile | generated | other."""
@@ -276,6 +280,8 @@ def is_dependency_manifest(path: str) -> bool:
 def whitespace_only(diff: str) -> bool:
     """True when every file's removed and added lines are the same once whitespace is gone
     (a reformatting pass), and the diff changes something."""
+    if _line_counts_differ(diff):
+        return False
     sections = file_diffs(diff)
     if not sections:
         return False
@@ -285,6 +291,29 @@ def whitespace_only(diff: str) -> bool:
         if removed != added:
             return False
     return any(removed_lines(section.text) for section in sections)
+
+
+# Characters other than "\n" that str.splitlines() ends a line at.
+OTHER_LINE_ENDS = "\r\v\f\x1c\x1d\x1e"
+OTHER_LINE_ENDS_NOT_ASCII = "\x85\u2028\u2029"
+
+
+def _line_counts_differ(diff: str) -> bool:
+    """True when `whitespace_only` is surely False: no file section, no removed line, or
+    fewer or more added lines than removed ones in the whole diff (each file's lines
+    must pair up). Counted with `str.count`, not line by line; False when unsure."""
+    start = diff.find("diff --git ")
+    while start > 0 and diff[start - 1] != "\n":
+        start = diff.find("diff --git ", start + 1)
+    if start < 0:
+        return True
+    ends = OTHER_LINE_ENDS if diff.isascii() else OTHER_LINE_ENDS + OTHER_LINE_ENDS_NOT_ASCII
+    if any(end in diff for end in ends):
+        return False
+    body = "\n" + diff[start:]
+    removed = body.count("\n-") - body.count("\n--- ")
+    added = body.count("\n+") - body.count("\n+++ ")
+    return removed == 0 or removed != added
 
 
 # A test definition on a diff line: pytest/unittest `def test_x`, JS/TS `test("name"`,

@@ -126,11 +126,16 @@ def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
     for secret in extra_secrets:
         if secret and len(secret) >= 8:
             text = text.replace(secret, PLACEHOLDER.format(kind="api-key"))
-    if any(hint in text for hint in TOKEN_HINTS):
-        for kind, pattern, hints in TOKEN_RULES:
-            if any(hint in text for hint in hints):
-                text = pattern.sub(lambda m, kind=kind: _replace(m, kind), text)
-    return _redact_prose(_redact_assignments(text))
+    present = {hint for hint in TOKEN_HINTS if hint in text}
+    for kind, pattern, hints in TOKEN_RULES if present else ():
+        if not present.isdisjoint(hints):
+            redacted = pattern.sub(lambda m, kind=kind: _replace(m, kind), text)
+            if redacted != text:  # a placeholder may hold another rule's hint
+                text = redacted
+                present = {hint for hint in TOKEN_HINTS if hint in text}
+    positions = _keyword_positions(text)
+    assigned = _redact_assignments(text, positions)
+    return _redact_prose(assigned, positions if assigned is text else None)
 
 
 def _keyword_positions(text: str) -> list[int]:
@@ -147,17 +152,17 @@ def _keyword_positions(text: str) -> list[int]:
     return sorted(positions)
 
 
-def _redact_assignments(text: str) -> str:
+def _redact_assignments(text: str, positions: list[int] | None = None) -> str:
     """`ASSIGNMENT.sub(_replace_assignment, text)`, tried only where a keyword occurs.
 
     Every match starts where the identifier holding a keyword starts, so the pattern is
     matched (anchored) at those starts alone instead of being searched from every
-    character of a long diff.
+    character of a long diff. `positions` are `_keyword_positions(text)` when known.
     """
     parts: list[str] = []
     done = 0
     tried = -1
-    for start in _keyword_positions(text):
+    for start in _keyword_positions(text) if positions is None else positions:
         while start > done and text[start - 1] in _IDENTIFIER_CHARS:
             start -= 1
         if start < done or (start == done and done and text[done - 1] in _IDENTIFIER_CHARS):
@@ -200,11 +205,13 @@ def _replace_assignment(match: re.Match[str]) -> str:
 _PROSE_LEADS = (0, 3, 4, 5, 6, 7, 8)
 
 
-def _redact_prose(text: str) -> str:
+def _redact_prose(text: str, positions: list[int] | None = None) -> str:
     """`PROSE.sub(_replace_prose, text)`, tried only where a keyword may start (as
-    `_redact_assignments` does), so a long diff is not searched from every character."""
-    starts = sorted({at - lead for at in _keyword_positions(text) for lead in _PROSE_LEADS
-                     if at - lead >= 0})
+    `_redact_assignments` does), so a long diff is not searched from every character.
+    `positions` are `_keyword_positions(text)` when known."""
+    if positions is None:
+        positions = _keyword_positions(text)
+    starts = sorted({at - lead for at in positions for lead in _PROSE_LEADS if at - lead >= 0})
     parts: list[str] = []
     done = 0
     for start in starts:

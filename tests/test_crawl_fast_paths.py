@@ -1,0 +1,48 @@
+"""The crawl's fast paths change nothing: each gives what its plain definition gives."""
+
+import random
+
+from prsynth.text.diffs import added_lines, file_diffs, removed_lines, whitespace_only
+
+
+def plain_whitespace_only(diff: str) -> bool:
+    """The definition: every file's removed and added lines pair up once whitespace is
+    gone, and something is removed."""
+    sections = file_diffs(diff)
+    if not sections:
+        return False
+    for section in sections:
+        removed = sorted("".join(line.split()) for line in removed_lines(section.text))
+        added = sorted("".join(line.split()) for line in added_lines(section.text))
+        if removed != added:
+            return False
+    return any(removed_lines(section.text) for section in sections)
+
+
+def diffs(count: int, seed: int = 3) -> list[str]:
+    """Diff-like texts: reformatting passes, real changes, header look-alikes ("--- x" as
+    a removed line), other line ends (\\r, \\x85, \\u2028), text before the first file."""
+    rnd = random.Random(seed)
+    words = ["x = 1", "x=1", "  y(z)", "y( z )", "-- a", "++ b", "", "def f():"]
+    ends = ["\n"] * 12 + ["\r", "\x85", "\u2028", "\x0c"]
+    out = []
+    for _ in range(count):
+        parts = [rnd.choice(["", "junk\n", "-lead\n"])]
+        for number in range(rnd.randint(0, 3)):
+            parts.append(f"diff --git a/f{number} b/f{number}\n--- a/f{number}\n+++ b/f{number}\n"
+                         "@@ -1,2 +1,2 @@\n")
+            lines = [rnd.choice(words) for _ in range(rnd.randint(0, 4))]
+            for line in lines:
+                parts.append("-" + line + rnd.choice(ends))
+            for line in (lines if rnd.random() < 0.6 else lines[1:]):
+                spaced = line.replace(" ", "") if rnd.random() < 0.5 else " " + line
+                parts.append("+" + spaced + rnd.choice(ends))
+        out.append("".join(parts))
+    return out
+
+
+def test_whitespace_only_fast_reject_agrees_with_its_definition():
+    texts = diffs(4000)
+    verdicts = [whitespace_only(text) for text in texts]
+    assert verdicts == [plain_whitespace_only(text) for text in texts]
+    assert 0 < sum(verdicts) < len(texts)  # both answers occur
