@@ -1,8 +1,16 @@
 """The crawl's fast paths change nothing: each gives what its plain definition gives."""
 
 import random
+import re
 
-from prsynth.text.diffs import added_lines, file_diffs, removed_lines, whitespace_only
+from prsynth.text.diffs import (
+    _first_lines,
+    added_lines,
+    file_diffs,
+    line_starts,
+    removed_lines,
+    whitespace_only,
+)
 
 
 def plain_whitespace_only(diff: str) -> bool:
@@ -46,3 +54,15 @@ def test_whitespace_only_fast_reject_agrees_with_its_definition():
     verdicts = [whitespace_only(text) for text in texts]
     assert verdicts == [plain_whitespace_only(text) for text in texts]
     assert 0 < sum(verdicts) < len(texts)  # both answers occur
+
+
+def test_line_starts_and_first_lines_agree_with_regex_and_splitlines():
+    rnd = random.Random(4)
+    pieces = ["diff --git a/x b/x", "\n", "\r\n", "\r", "\x85", "x", "diff --git", " "]
+    for _ in range(3000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 20)))
+        expected = [m.start() for m in re.finditer(r"(?m)^diff --git ", text)]
+        assert line_starts(text, "diff --git ") == expected
+        if text.isascii():
+            assert line_starts(text.encode(), b"diff --git ") == expected
+        assert _first_lines(text, 8) == text.splitlines()[:8]

@@ -15,12 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from prsynth.records import FileChange
-from prsynth.text.diffs import section_status
+from prsynth.text.diffs import line_starts, section_status
 
 DIFF_TREE = ("git", "diff-tree", "--stdin", "-r", "-M", "-p", "--raw", "-z", "--full-index",
              "--no-color", "--no-ext-diff")
 HEADER = re.compile(rb"\n([0-9a-f]{40})\x00")
-SECTION = re.compile(rb"(?m)^(?=diff --git )")
 NO_BLOB = "0" * 40
 EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"  # never binary
 BLOB_MODES = frozenset({"100644", "100755", "120000"})
@@ -113,7 +112,9 @@ def _files_and_diff(entries: list[RawEntry], patch: bytes,
                     unsure: list[tuple[FileChange, RawEntry]]) -> Read:
     """The files and the diff text of one record; files without hunks whose binary-ness
     depends on their blobs go on `unsure`."""
-    sections = [s for s in SECTION.split(patch) if s.startswith(b"diff --git ")]
+    starts = line_starts(patch, b"diff --git ")
+    sections = [patch[start:end] for start, end in zip(starts, [*starts[1:], len(patch)],
+                                                          strict=True)]
     files, texts = [], []
     for entry, raw in zip(entries, sections, strict=False):
         counts = line_counts(raw)

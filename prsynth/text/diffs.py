@@ -8,8 +8,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import AnyStr
 
-FILE_HEADER = re.compile(r"^diff --git ", re.MULTILINE)
 HUNK_HEADER = re.compile(r"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@.*$", re.MULTILINE)
 TEST_PATH = re.compile(
     r"(^|/)(tests?|__tests__|spec|specs|testing|test_?data|fixtures)(/|$)"
@@ -62,9 +62,21 @@ def file_kind(path: str) -> str:
     return "test" if is_test_path(path) else "code"
 
 
+def line_starts(text: AnyStr, prefix: AnyStr) -> list[int]:
+    """Where lines that begin with `prefix` start (what `(?m)^prefix` finds, but with
+    `find`: the regex tries every position of a long diff)."""
+    needle = ("\n" if isinstance(prefix, str) else b"\n") + prefix  # type: ignore[operator]
+    starts = [0] if text.startswith(prefix) else []
+    at = text.find(needle)
+    while at >= 0:
+        starts.append(at + 1)
+        at = text.find(needle, at + 1)
+    return starts
+
+
 def file_diffs(diff: str) -> list[FileDiff]:
     """Split a unified diff into per-file sections, in order."""
-    starts = [m.start() for m in FILE_HEADER.finditer(diff)]
+    starts = line_starts(diff, "diff --git ")
     sections = []
     for i, start in enumerate(starts):
         end = starts[i + 1] if i + 1 < len(starts) else len(diff)
@@ -75,7 +87,7 @@ def file_diffs(diff: str) -> list[FileDiff]:
 
 def _section_path(section: str) -> str:
     new_path = old_path = ""
-    for line in section.splitlines()[:8]:
+    for line in _first_lines(section, 8):
         if line.startswith("+++ "):
             new_path = _strip_prefix(line[4:])
         elif line.startswith("--- "):
@@ -92,6 +104,17 @@ def _section_path(section: str) -> str:
     if header and header[half] == " ":
         return _strip_prefix(header[half + 1:])
     return _strip_prefix(header)
+
+
+def _first_lines(text: str, count: int) -> list[str]:
+    """`text.splitlines()[:count]`, splitting only the start of a long text (every "\n"
+    ends a line, so the first `count` lines end by its `count`th "\n")."""
+    end = -1
+    for _ in range(count):
+        end = text.find("\n", end + 1)
+        if end < 0:
+            return text.splitlines()[:count]
+    return text[:end + 1].splitlines()[:count]
 
 
 def _strip_prefix(path: str) -> str:
@@ -207,6 +230,10 @@ def removed_lines(diff: str) -> list[str]:
     ]
 
 
+CHANGE_MARKS = ("+", "-")
+FILE_MARKS = ("+++ ", "--- ")
+
+
 def normalized_diff_hash(diff: str) -> str:
     """A hash of what a diff changes, blind to line numbers, index lines and whitespace.
 
@@ -216,9 +243,8 @@ def normalized_diff_hash(diff: str) -> str:
     parts = []
     for section in sorted(file_diffs(diff), key=lambda s: s.path):
         parts.append("F " + section.path)
-        for line in section.text.splitlines():
-            if line.startswith(("+", "-")) and not line.startswith(("+++ ", "--- ")):
-                parts.append(line[0] + " ".join(line[1:].split()))
+        parts += [line[0] + " ".join(line[1:].split()) for line in section.text.splitlines()
+                  if line[:1] in CHANGE_MARKS and not line.startswith(FILE_MARKS)]
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest() if parts else ""
 
 

@@ -129,7 +129,10 @@ def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
     present = {hint for hint in TOKEN_HINTS if hint in text}
     for kind, pattern, hints in TOKEN_RULES if present else ():
         if not present.isdisjoint(hints):
-            redacted = pattern.sub(lambda m, kind=kind: _replace(m, kind), text)
+            if kind == "url-password":
+                redacted = _redact_url_passwords(text, pattern)
+            else:
+                redacted = pattern.sub(lambda m, kind=kind: _replace(m, kind), text)
             if redacted != text:  # a placeholder may hold another rule's hint
                 text = redacted
                 present = {hint for hint in TOKEN_HINTS if hint in text}
@@ -175,6 +178,38 @@ def _redact_assignments(text: str, positions: list[int] | None = None) -> str:
             continue
         parts += [text[done:start], _replace_assignment(match)]
         done = match.end()
+    if not parts:
+        return text
+    parts.append(text[done:])
+    return "".join(parts)
+
+
+SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789+.-")
+
+
+def _redact_url_passwords(text: str, pattern: re.Pattern[str]) -> str:
+    """The url-password rule's `pattern.sub`, tried only at the scheme before each "://".
+
+    Every match holds exactly one "://", right after its scheme (no other part of it may
+    hold ":" or "/"), and starts at the first letter of that scheme with a word boundary
+    before it; if the pattern fails there it fails at every later start in the scheme.
+    """
+    parts: list[str] = []
+    done = 0
+    at = text.find("://")
+    while at >= 0:
+        start = at
+        while start > done and text[start - 1] in SCHEME_CHARS:
+            start -= 1
+        for first in range(start, at):
+            if "a" <= text[first] <= "z" and (
+                    first == 0 or not (text[first - 1].isalnum() or text[first - 1] == "_")):
+                match = pattern.match(text, first)
+                if match:
+                    parts += [text[done:first], _replace(match, "url-password")]
+                    done = match.end()
+                break
+        at = text.find("://", max(at + 1, done))
     if not parts:
         return text
     parts.append(text[done:])
