@@ -80,7 +80,6 @@ TOKEN_HINTS = tuple(dict.fromkeys(hint for _, _, hints in TOKEN_RULES for hint i
 KEYWORD_LITERALS = ("passw", "pwd", "secret", "token", "key", "credential")
 # Under (?i) these four non-ASCII letters match ASCII ones (İ ı ~ i, ſ ~ s, K ~ k).
 _CASE_FOLDING = "İıſK"
-_FOLD = str.maketrans(_CASE_FOLDING, "iisk")  # one character each: positions stay put
 _IDENTIFIER_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-" + _CASE_FOLDING
 )
@@ -143,7 +142,12 @@ def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
 
 def _keyword_positions(text: str) -> list[int]:
     """Sorted positions where an ASSIGNMENT keyword may start (a superset is fine)."""
-    lower = (text if text.isascii() else text.translate(_FOLD)).lower()
+    lower = text
+    if not text.isascii():
+        for letter, ascii_letter in zip(_CASE_FOLDING, "iisk", strict=True):
+            if letter in lower:  # str.replace, not str.translate: many times faster
+                lower = lower.replace(letter, ascii_letter)
+    lower = lower.lower()
     if len(lower) != len(text):  # a character lower-cased to two: positions would shift
         return [m.start() for m in ASSIGNMENT_HINT.finditer(text)]
     positions = []
