@@ -20,7 +20,7 @@ import heapq
 import logging
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,7 +145,7 @@ class LocalGitSource:
         graph = CommitGraph(parents)
         found: dict[int, PrCommit] = {}
         for sha, pars, author, date, message in rows:
-            pr = _pr_commit(sha, pars, author, date, message, graph)
+            pr = _pr_commit(sha, pars, author, date, message, graph, found)
             if pr is None or pr.number in found:
                 continue  # the newest commit naming #N wins; older ones are cherry-picks
             pr.head_author = authors.get(pr.head_sha, "")
@@ -295,22 +295,27 @@ class CommitGraph:
 
 
 def _pr_commit(
-    sha: str, parents: list[str], author: str, date: str, message: str, graph: CommitGraph
+    sha: str, parents: list[str], author: str, date: str, message: str, graph: CommitGraph,
+    found: Container[int] = (),
 ) -> PrCommit | None:
+    """The PR `sha` records, None when it records none or one of `found` (numbers a newer
+    commit already recorded: no merge base is computed for those)."""
     subject, _, rest = message.partition("\n")
-    merged_at = _utc(date)
     merge = MERGE_PR.match(subject)
     if merge and len(parents) == 2:
+        if int(merge.group(1)) in found:
+            return None
         title, _, body = rest.strip().partition("\n")
         base = graph.merge_base(parents[0], parents[1]) or parents[0]
         return PrCommit(
             number=int(merge.group(1)), title=title.strip() or merge.group(3),
-            body=body.strip(), author=merge.group(2), merged_at=merged_at, merge_sha=sha,
+            body=body.strip(), author=merge.group(2), merged_at=_utc(date), merge_sha=sha,
             base_sha=base, head_sha=parents[1], branch=merge.group(3),
         )
     titled = TITLED_PR.match(subject)
-    if not titled or not parents or len(parents) > 2:
+    if not titled or not parents or len(parents) > 2 or int(titled.group(2)) in found:
         return None
+    merged_at = _utc(date)
     if len(parents) == 2:
         base = graph.merge_base(parents[0], parents[1]) or parents[0]
         head = parents[1]
