@@ -312,7 +312,7 @@ def _pr_commit(
             body=body.strip(), author=merge.group(2), merged_at=_utc(date), merge_sha=sha,
             base_sha=base, head_sha=parents[1], branch=merge.group(3),
         )
-    titled = TITLED_PR.match(subject)
+    titled = TITLED_PR.match(subject) if "(#" in subject else None  # most commits: no PR
     if not titled or not parents or len(parents) > 2 or int(titled.group(2)) in found:
         return None
     merged_at = _utc(date)
