@@ -142,6 +142,7 @@ class SelectConfig:
     quality_weight: float = 1.0
     quotas: dict[str, float] = field(default_factory=dict)  # task type → share of k
     neighbours: int = 256  # each candidate's nearest neighbours in the k-NN graph
+    sample_above: int = 100_000  # more candidates: facility location on a sample; 0: never
     verified_only: bool = False  # only queries whose PR `prsynth verify` verified
 
 
