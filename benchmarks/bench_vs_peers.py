@@ -10,7 +10,10 @@ medians are printed with their ratio:
 
 - git mining: `crawl_git` (PR detection, diffs, filters, redaction, SQLite) against
   PyDriller reading the same PRs (the merge commit, then `Git.diff(base, head)` with every
-  file's patch), on a clone of a real bundle;
+  file's patch), on a clone of a real bundle. Neither side's imports are timed; PyDriller
+  is not timed for PR detection either (prsynth is). prsynth diffs every PR and stores
+  those its task filters keep. The floor printed under it is git alone diffing the same
+  PRs in one process;
 - embedding: the embed stage (default ONNX backend, stored) against a plain
   `SentenceTransformer.encode(batch_size=64)` on the offline requests made from the
   bundle's PRs, with top-10 neighbour and duplicate-pair agreement between the two;
@@ -49,6 +52,15 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (git), user and system: less
+    sensitive than wall time to other jobs on a shared machine. Children still running
+    (GitPython's persistent `cat-file`) are not counted."""
+    own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                           resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def clone(bundle: Path, into: Path) -> Path:
     subprocess.run(["git", "clone", "-q", str(bundle), str(into)], check=True)
     subprocess.run(["git", "-C", str(into), "fetch", "-q", str(bundle),
@@ -62,10 +74,12 @@ def job_crawl(path: str, store: str) -> dict[str, Any]:
     from prsynth.crawl.run import crawl_git
     from prsynth.store import Store
 
-    started = time.perf_counter()  # as for PyDriller: imports not counted
+    started, cpu = time.perf_counter(), cpu_seconds()  # as for PyDriller: imports not counted
     with Store(store) as opened:
         report = crawl_git(opened, path, "bench/repo", include_bots=True)
-    return {"seconds": time.perf_counter() - started, "prs": report.new, "peak": peak_mb()}
+    return {"seconds": time.perf_counter() - started, "cpu": cpu_seconds() - cpu,
+            "prs": report.new, "diffed": report.new + sum(report.skipped.values()),
+            "peak": peak_mb()}
 
 
 def job_pydriller(path: str) -> dict[str, Any]:
@@ -74,7 +88,7 @@ def job_pydriller(path: str) -> dict[str, Any]:
     from prsynth.sources.local_git import LocalGitSource
 
     commits = LocalGitSource(path, "bench/repo").pr_commits()  # PR detection is not timed
-    started_walk = time.perf_counter()
+    started_walk, cpu = time.perf_counter(), cpu_seconds()
     git = Git(path)
     size = 0
     for pr in commits:
@@ -83,8 +97,22 @@ def job_pydriller(path: str) -> dict[str, Any]:
         for changed in git.diff(pr.base_sha, pr.head_sha):
             size += len(changed.diff) + changed.added_lines + len(changed.filename)
     walk = time.perf_counter() - started_walk  # imports and PR detection not counted
-    return {"seconds": walk, "prs": len(commits),
+    return {"seconds": walk, "cpu": cpu_seconds() - cpu, "prs": len(commits),
             "bytes": size, "peak": peak_mb()}
+
+
+def job_git_floor(path: str) -> dict[str, Any]:
+    """The floor under any miner of these PRs: git itself diffing every PR (base -> head)
+    in one `diff-tree` process, without reading the history or storing anything."""
+    from prsynth.sources.git_diffs import DIFF_TREE
+    from prsynth.sources.local_git import LocalGitSource
+
+    commits = LocalGitSource(path, "bench/repo").pr_commits()
+    pairs = "".join(f"{c.head_sha} {c.base_sha}\n" for c in commits).encode()
+    started = time.perf_counter()
+    out = subprocess.run(list(DIFF_TREE), input=pairs, cwd=path, capture_output=True,
+                         check=True).stdout
+    return {"seconds": time.perf_counter() - started, "bytes": len(out)}
 
 
 def job_make_requests(path: str, store: str, texts: int) -> dict[str, Any]:
@@ -299,10 +327,16 @@ def main() -> None:
 
             mine, peer = alternate(args.rounds, ours, lambda: in_child(job_pydriller, path))
             a, b = median(mine, "seconds"), median(peer, "seconds")
-            print(f"git mining, {args.bundle.name}: prsynth crawl git {mine[0]['prs']} PRs "
-                  f"{a:.2f} s (peak {median(mine, 'peak'):.0f} MB) | PyDriller "
-                  f"{peer[0]['prs']} PRs {b:.2f} s (peak {median(peer, 'peak'):.0f} MB) | "
-                  f"ratio {b / a:.1f}x (target >= 5x)", flush=True)
+            print(f"git mining, {args.bundle.name}: prsynth crawl git {mine[0]['diffed']} PRs "
+                  f"diffed, {mine[0]['prs']} stored, {a:.2f} s (peak "
+                  f"{median(mine, 'peak'):.0f} MB) | PyDriller {peer[0]['prs']} PRs {b:.2f} s "
+                  f"(peak {median(peer, 'peak'):.0f} MB) | ratio {b / a:.1f}x (target >= 5x) "
+                  f"| CPU {median(mine, 'cpu'):.2f} vs {median(peer, 'cpu'):.2f} s, "
+                  f"{median(peer, 'cpu') / median(mine, 'cpu'):.1f}x", flush=True)
+            floor = [in_child(job_git_floor, path) for _ in range(args.rounds)]
+            print(f"  floor: git diff-tree alone over the same PRs "
+                  f"{median(floor, 'seconds'):.2f} s ({floor[0]['bytes'] / 1e6:.1f} MB of "
+                  "diffs)", flush=True)
         if parts & {"embed", "cold"}:
             requests = str(work / "requests.db")
             made = in_child(job_make_requests, path, requests, args.texts)

@@ -140,6 +140,28 @@ def test_renames_binary_and_non_utf8_files(store, gitrepo):
     pr.diff.encode("utf-8")
 
 
+def test_files_without_hunks_and_line_counts_match_git_numstat(store, gitrepo):
+    """Counts come from the patch, not `--numstat`: a moved image, a mode change and an
+    empty file have no hunks, and lines that start with "++" or "--" still count once."""
+    gitrepo.commit({"img/logo.png": b"\x89PNG\x00" + bytes(range(256)) * 8,
+                    "run.sh": "echo hi\n", "a.py": "-- x\n++ y\nz = 1\n" * 3}, "init")
+    base = gitrepo.head()
+    (gitrepo.path / "assets").mkdir()
+    gitrepo.git("mv", "img/logo.png", "assets/logo.png")
+    gitrepo.git("update-index", "--chmod=+x", "run.sh")
+    gitrepo.squash_pr(6, "ivy", "Move the logo, make run.sh runnable", "", {
+        "empty.py": "", "a.py": "--- x\n+++ y\nz = 2\n" * 2 + "\\ tail\n",
+    })
+    crawl_git(store, gitrepo.path, "acme/app", tasks=FILTERS_OFF)
+    files = {f.path: f for f in store.get_pr("acme/app#6").files}
+    logo, run, empty, code = (files[p] for p in ("assets/logo.png", "run.sh", "empty.py", "a.py"))
+    assert logo.binary and logo.status == "renamed" and logo.previous_path == "img/logo.png"
+    assert not run.binary and (run.additions, run.deletions) == (0, 0)
+    assert not empty.binary and empty.status == "added"
+    added, deleted, _ = gitrepo.git("diff", "--numstat", base, "HEAD", "--", "a.py").split("\t")
+    assert (code.additions, code.deletions) == (int(added), int(deleted)) == (7, 9)
+
+
 def test_binary_only_and_empty_prs_are_counted_skips(store, gitrepo):
     gitrepo.commit({"a.txt": "1\n"}, "init")
     gitrepo.squash_pr(2, "gina", "Update icon", "", {"icon.bin": b"\x00\x01\x02"})

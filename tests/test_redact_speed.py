@@ -39,3 +39,14 @@ def test_secret_free_diff_is_redacted_in_a_fraction_of_a_full_scan():
     full_seconds = time.perf_counter() - started
     assert fast == full and fast.endswith("password = \"[REDACTED:password]\"\n")
     assert fast_seconds < full_seconds / 3
+
+
+def test_url_password_rule_matches_a_full_regex_scan_on_random_text():
+    pattern = next(rule for kind, rule, _ in R.TOKEN_RULES if kind == "url-password")
+    rnd = random.Random(5)
+    pieces = ["https", "git+ssh", "X", "_a", "é", "://", ":", "@", "/", " ", "\n", "user",
+              "pa55:word", "'", "\"", "a.b-c", "9", "db://u:Secr3t@h", "://x:y@"]
+    for _ in range(5000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 14)))
+        expected = pattern.sub(lambda m: R._replace(m, "url-password"), text)
+        assert R._redact_url_passwords(text, pattern) == expected, text

@@ -61,9 +61,10 @@ def crawl_source(store: Store, job: CrawlJob, report: CrawlReport,
         report.rechecked += recheck_stored(store, job.filters, repo)
     prs = source.pull_requests(store, report, job.filters, progress)
     try:
-        while group := list(itertools.islice(prs, source.store_batch)):
-            # Filtering and redaction happen before the write lock is taken.
-            ready = [_prepared(pr, job.filters) for pr in group]
+        # Filtering and redaction happen before the write lock is taken, each PR as the
+        # source yields it (a git source diffs the next PRs meanwhile).
+        while ready := [_prepared(pr, job.filters)
+                        for pr in itertools.islice(prs, source.store_batch)]:
             with store.transaction():
                 for pr, reason, clean, kept, row in ready:
                     _store_one(store, pr, reason, clean, kept, row, report, known)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import asdict
 from typing import Any
 
 from prsynth.records import FileChange, PullRequest
@@ -144,7 +143,7 @@ def pr_row(pr: PullRequest) -> dict[str, object]:
         "body": pr.body or "", "author": pr.author or "", "author_is_bot": int(pr.author_is_bot),
         "merged_at": pr.merged_at or "", "base_sha": pr.base_sha, "head_sha": pr.head_sha,
         "merge_sha": pr.merge_sha, "additions": pr.additions, "deletions": pr.deletions,
-        "files": json.dumps([asdict(f) for f in pr.files]), "diff": pr.diff,
+        "files": json.dumps([vars(f) for f in pr.files]), "diff": pr.diff,
         "diff_truncated": int(pr.diff_truncated), "diff_hash": normalized_diff_hash(pr.diff),
         "linked_issues": json.dumps(pr.linked_issues), "license": pr.license or "",
         "source": pr.source, "stars": pr.stars, "repo_description": pr.repo_description or "",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import AnyStr
 
-FILE_HEADER = re.compile(r"^diff --git ", re.MULTILINE)
 HUNK_HEADER = re.compile(r"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@.*$", re.MULTILINE)
 TEST_PATH = re.compile(
     r"(^|/)(tests?|testsuite|__tests__|spec|specs|testing|test_?data|fixtures)(/|$)"
@@ -64,9 +65,21 @@ def file_kind(path: str) -> str:
     return "test" if is_test_path(path) else "code"
 
 
+def line_starts(text: AnyStr, prefix: AnyStr) -> list[int]:
+    """Where lines that begin with `prefix` start (what `(?m)^prefix` finds, but with
+    `find`: the regex tries every position of a long diff)."""
+    needle = ("\n" if isinstance(prefix, str) else b"\n") + prefix  # type: ignore[operator]
+    starts = [0] if text.startswith(prefix) else []
+    at = text.find(needle)
+    while at >= 0:
+        starts.append(at + 1)
+        at = text.find(needle, at + 1)
+    return starts
+
+
 def file_diffs(diff: str) -> list[FileDiff]:
     """Split a unified diff into per-file sections, in order."""
-    starts = [m.start() for m in FILE_HEADER.finditer(diff)]
+    starts = line_starts(diff, "diff --git ")
     sections = []
     for i, start in enumerate(starts):
         end = starts[i + 1] if i + 1 < len(starts) else len(diff)
@@ -77,7 +90,7 @@ def file_diffs(diff: str) -> list[FileDiff]:
 
 def _section_path(section: str) -> str:
     new_path = old_path = ""
-    for line in section.splitlines()[:8]:
+    for line in _first_lines(section, 8):
         if line.startswith("+++ "):
             new_path = _strip_prefix(line[4:])
         elif line.startswith("--- "):
@@ -94,6 +107,17 @@ def _section_path(section: str) -> str:
     if header and header[half] == " ":
         return _strip_prefix(header[half + 1:])
     return _strip_prefix(header)
+
+
+def _first_lines(text: str, count: int) -> list[str]:
+    """`text.splitlines()[:count]`, splitting only the start of a long text (every "\n"
+    ends a line, so the first `count` lines end by its `count`th "\n")."""
+    end = -1
+    for _ in range(count):
+        end = text.find("\n", end + 1)
+        if end < 0:
+            return text.splitlines()[:count]
+    return text[:end + 1].splitlines()[:count]
 
 
 def _strip_prefix(path: str) -> str:
@@ -125,7 +149,9 @@ def clean_diff(diff: str) -> str:
     no blank lines trailing the last hunk."""
     if not diff:
         return ""
-    text = CARRIAGE_RETURNS.sub("\n", diff.replace("\x00", ""))
+    text = diff.replace("\x00", "") if "\x00" in diff else diff
+    if "\r" in text:
+        text = CARRIAGE_RETURNS.sub("\n", text)
     if "GIT binary patch" in text:
         text = _drop_binary_patches(text)
     return text.rstrip("\r\n") + "\n" if text.strip() else ""
@@ -145,7 +171,7 @@ def _drop_binary_patches(diff: str) -> str:
 
 def truncate_diff(diff: str, max_bytes: int) -> tuple[str, bool]:
     """Keep whole files, then whole hunks, until `max_bytes` of UTF-8; say if anything was cut."""
-    if max_bytes <= 0 or len(diff.encode("utf-8")) <= max_bytes:
+    if max_bytes <= 0 or utf8_size(diff) <= max_bytes:
         return diff, False
     kept: list[str] = []
     used = 0
@@ -163,7 +189,7 @@ def truncate_diff(diff: str, max_bytes: int) -> tuple[str, bool]:
 
 
 def utf8_size(text: str) -> int:
-    return len(text.encode("utf-8"))
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def leading_hunks(section: str, budget: float,
@@ -207,6 +233,10 @@ def removed_lines(diff: str) -> list[str]:
     ]
 
 
+CHANGE_MARKS = ("+", "-")
+FILE_MARKS = ("+++ ", "--- ")
+
+
 def normalized_diff_hash(diff: str) -> str:
     """A hash of what a diff changes, blind to line numbers, index lines and whitespace.
 
@@ -216,9 +246,8 @@ def normalized_diff_hash(diff: str) -> str:
     parts = []
     for section in sorted(file_diffs(diff), key=lambda s: s.path):
         parts.append("F " + section.path)
-        for line in section.text.splitlines():
-            if line.startswith(("+", "-")) and not line.startswith(("+++ ", "--- ")):
-                parts.append(line[0] + " ".join(line[1:].split()))
+        parts += [line[0] + " ".join(line[1:].split()) for line in section.text.splitlines()
+                  if line[:1] in CHANGE_MARKS and not line.startswith(FILE_MARKS)]
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest() if parts else ""
 
 
@@ -251,6 +280,7 @@ DOCS_SUFFIXES = frozenset({".md", ".rst", ".txt", ".adoc", ".ipynb", ".html", ".
                            ".png", ".jpg", ".jpeg", ".gif", ".ico", ".webp"})
 
 
+@functools.lru_cache(maxsize=65536)  # a crawl asks about the same paths again and again
 def path_kind(path: str) -> str:
     """What a changed file is, for task filters and prompts: code | test | docs | changelog |
     ci | packaging | lockfile | generated | other."""
@@ -279,6 +309,11 @@ def is_dependency_manifest(path: str) -> bool:
 def whitespace_only(diff: str) -> bool:
     """True when every file's removed and added lines are the same once whitespace is gone
     (a reformatting pass), and the diff changes something."""
+    return not _line_counts_differ(diff) and whitespace_only_by_lines(diff)
+
+
+def whitespace_only_by_lines(diff: str) -> bool:
+    """`whitespace_only` by its definition, file by file and line by line (slow)."""
     sections = file_diffs(diff)
     if not sections:
         return False
@@ -288,6 +323,29 @@ def whitespace_only(diff: str) -> bool:
         if removed != added:
             return False
     return any(removed_lines(section.text) for section in sections)
+
+
+# Characters other than "\n" that str.splitlines() ends a line at.
+OTHER_LINE_ENDS = "\r\v\f\x1c\x1d\x1e"
+OTHER_LINE_ENDS_NOT_ASCII = "\x85\u2028\u2029"
+
+
+def _line_counts_differ(diff: str) -> bool:
+    """True when `whitespace_only` is surely False: no file section, no removed line, or
+    fewer or more added lines than removed ones in the whole diff (each file's lines
+    must pair up). Counted with `str.count`, not line by line; False when unsure."""
+    start = diff.find("diff --git ")
+    while start > 0 and diff[start - 1] != "\n":
+        start = diff.find("diff --git ", start + 1)
+    if start < 0:
+        return True
+    ends = OTHER_LINE_ENDS if diff.isascii() else OTHER_LINE_ENDS + OTHER_LINE_ENDS_NOT_ASCII
+    if any(end in diff for end in ends):
+        return False
+    body = "\n" + diff[start:]
+    removed = body.count("\n-") - body.count("\n--- ")
+    added = body.count("\n+") - body.count("\n+++ ")
+    return removed == 0 or removed != added
 
 
 # A test definition on a diff line: pytest/unittest `def test_x`, JS/TS `test("name"`,
