@@ -147,6 +147,19 @@ def test_static_verifiability_matches_tests_to_the_changed_symbols(real):
     assert static_verifiability(code, "")[0] == 0.0
 
 
+@pytest.mark.parametrize(("path", "is_test"), [
+    ("tests/test_api.py", True), ("jinja2/testsuite/doctests.py", True),
+    ("src/FooTest.java", True), ("Sources/BarTests.swift", True), ("x_test.go", True),
+    ("source/utils.test.ts", True), ("conftest.py", True),
+    # Real paths from the bundles that an older rule called tests: a requirements file
+    # (its change belongs to the code patch) and words that merely end in "test".
+    ("requirements-tests.txt", False), ("app/contest.py", False), ("docs/latest.md", False),
+    ("lib/greatest.go", False),
+])
+def test_test_files_are_told_from_code_by_path(path, is_test):
+    assert (path_kind(path) == "test") is is_test
+
+
 def test_leakage_counts_the_approach_words_of_a_title_that_states_the_solution():
     share, words = approach_leakage("Cache the chunk index so reads stop rescanning.",
                                     "Cache the chunk index")

@@ -11,8 +11,11 @@ from pathlib import PurePosixPath
 FILE_HEADER = re.compile(r"^diff --git ", re.MULTILINE)
 HUNK_HEADER = re.compile(r"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@.*$", re.MULTILINE)
 TEST_PATH = re.compile(
-    r"(^|/)(tests?|__tests__|spec|specs|testing|test_?data|fixtures)(/|$)"
-    r"|(^|/)test_[^/]+$|_test\.[a-z]+$|\.test\.[a-z]+$|\.spec\.[a-z]+$|(^|/)[^/]+Tests?\.[a-z]+$"
+    r"(^|/)(tests?|testsuite|__tests__|spec|specs|testing|test_?data|fixtures)(/|$)"
+    r"|(^|/)test_[^/]+$|_test\.[a-z]+$|\.test\.[a-z]+$|\.spec\.[a-z]+$"
+    # CamelCase FooTest.java / BarTests.cs: the T is case-sensitive, so contest.py,
+    # latest.md and requirements-tests.txt are not tests.
+    r"|(^|/)[A-Za-z0-9_]*[a-z0-9](?-i:Tests?)\.(?!(?:txt|md|rst|json|ya?ml|toml|cfg|ini)$)[a-z]+$"
     r"|(^|/)conftest\.py$",
     re.IGNORECASE,
 )
