@@ -2,7 +2,8 @@
 years that carry a test patch, as `crawl git` stores them (default filters).
 
 Usage: python benchmarks/bench_verify.py [--repos DIR] [--since 2023-11-29] [--jobs 1]
-       [--cache DIR] [--limit N]
+       [--cache DIR] [--limit N] [--runner venv|docker] [--docker-image PATTERN]
+       [--docker-build-network NET]
 
 Prints the share verified, the share by status, the time per task with a warm
 environment cache (every task after its repository's environment was built) and the
@@ -49,10 +50,15 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=None)
     parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--runner", default="venv", choices=["venv", "docker"])
+    parser.add_argument("--docker-image", default="python:{version}-slim")
+    parser.add_argument("--docker-build-network", default="")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         config = Config()
         config.verify.cache_dir = str(args.cache or Path(tmp) / "cache")
+        config.verify.docker_image = args.docker_image
+        config.verify.docker_build_network = args.docker_build_network
         ids = []
         with Store(Path(tmp) / "bench.db") as store:
             for repo, bundle in BUNDLES.items():
@@ -64,11 +70,12 @@ def main() -> None:
                         ids.append(pr.id)
             ids = ids[:args.limit] if args.limit else ids
             started = time.perf_counter()
-            report = verify(store, config, VerifyOptions(pr_ids=ids, jobs=args.jobs))
+            report = verify(store, config, VerifyOptions(pr_ids=ids, jobs=args.jobs,
+                                                               runner=args.runner))
             took = time.perf_counter() - started
     total = len(report.results)
     print(f"tasks: {total} Python PRs with a test patch merged since {args.since} "
-          f"({took:.0f} s, --jobs {args.jobs})")
+          f"({took:.0f} s, --jobs {args.jobs}, {report.environment})")
     for status, count in report.statuses.most_common():
         print(f"  {status:22} {count:3}  {count / total:6.1%}")
     print(f"verified: {report.statuses['verified'] / total:.1%} (target >= 60%)")

@@ -17,13 +17,16 @@ medians are printed with their ratio:
 - selection: facility location k=78 against apricot's FacilityLocationSelection
   (cosine, lazy greedy) on --select-n clustered vectors, both scored with one objective;
 - cold `select --k 78` on --texts requests (embed, score, dedupe, cluster, select);
-- with --million: facility location on 1,000,000 x 384 vectors.
+- with --million: `select`'s facility location on 1,000,000 x 384 float16 vectors
+  (sampled), its summaries and exact objective, and the same method against dense
+  greedy at 10,000.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import resource
 import shutil
 import statistics
@@ -98,7 +101,9 @@ def job_make_requests(path: str, store: str, texts: int) -> dict[str, Any]:
         synthesize(opened, make_backend(Config().llm, llm="offline"), SynthOptions())
         queries = list(opened.iter_queries())
         lead = ["", "Quick one: ", "When you have a minute, ", "Follow-up: ", "Next task: ",
-                "Could you take this? "]
+                "Could you take this? ", "Hey, ", "Small change: ", "For the release: ",
+                "One more thing: ", "Before Friday, ", "Low priority: ", "Urgent: ",
+                "From the issue tracker: ", "As discussed, "]  # up to 15x the PRs
         made = len(queries)
         for round_ in range(1, len(lead)):
             for query in queries:
@@ -176,6 +181,50 @@ def job_prsynth_select(n: int) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     objective = facility_objective(vectors, quality, chosen, 0.0) if n <= 200_000 else None
     return {"seconds": seconds, "objective": objective, "peak": peak_mb(), "data_peak": base}
+
+
+def job_million(n: int, quality_weight: float) -> dict[str, Any]:
+    """`select`'s facility location (sampled above `[select] sample_above`) on n float16
+    vectors generated in blocks, then the summaries `select` prints (coverage, random
+    baseline, covers), and the exact objective."""
+    from benchmarks.bench_select import clustered_half
+    from prsynth.selection.methods import (
+        facility_objective,
+        nearest_picks,
+        random_coverage,
+        select_diverse,
+    )
+
+    vectors, quality = clustered_half(n)
+    base = peak_mb()
+    started = time.perf_counter()
+    chosen = [p.index for p in select_diverse("facility", vectors, quality, K,
+                                              quality_weight=quality_weight)]
+    seconds = time.perf_counter() - started
+    nearest_picks(vectors, chosen), random_coverage(vectors, K)  # what select adds
+    summary = time.perf_counter() - started - seconds
+    return {"seconds": seconds, "summary": summary, "peak": peak_mb(), "data_peak": base,
+            "objective": facility_objective(vectors, quality, chosen, quality_weight),
+            "load": os.getloadavg()[0]}
+
+
+def job_sampled_vs_dense(n: int, quality_weight: float) -> dict[str, Any]:
+    """The sampled method at n (clients and facilities scaled from the 1M defaults by
+    sqrt(n / 1M), the same clients per cluster of the generator) against dense greedy."""
+    from benchmarks.bench_select import dense_greedy
+    from prsynth.selection.methods import facility_objective
+    from prsynth.selection.sampled import FACILITIES, SAMPLE, sampled_facility_location
+
+    vectors, quality = clustered(n)
+    scale = (n / 1_000_000) ** 0.5
+    sample, facilities = int(SAMPLE * scale), int(FACILITIES * scale)
+    chosen = [p.index for p in sampled_facility_location(
+        vectors, quality, K, quality_weight=quality_weight, sample=sample,
+        facilities=facilities)]
+    dense = dense_greedy(vectors, quality, K, quality_weight)
+    return {"ratio": facility_objective(vectors, quality, chosen, quality_weight)
+            / facility_objective(vectors, quality, dense, quality_weight),
+            "sample": sample, "facilities": facilities}
 
 
 def job_apricot(n: int) -> dict[str, Any]:
@@ -283,10 +332,17 @@ def main() -> None:
                   f"{median(peer, 'peak'):.0f} MB | ratio {b / a:.1f}x, objective "
                   f"{mine[0]['objective'] / peer[0]['objective']:.4f} of apricot", flush=True)
         if args.million:
-            big = in_child(job_prsynth_select, 1_000_000)
-            print(f"selection, n=1,000,000 x 384: prsynth {big['seconds']:.1f} s, peak "
-                  f"{big['peak']:.0f} MB (vectors alone {big['data_peak']:.0f} MB; targets "
-                  f"< 60 s, < 2 GB)", flush=True)
+            for weight in (1.0, 0.0):
+                big = in_child(job_million, 1_000_000, weight)
+                small = in_child(job_sampled_vs_dense, 10_000, weight)
+                print(f"selection, n=1,000,000 x 384 float16, quality weight {weight:g}: "
+                      f"select {big['seconds']:.1f} s + summaries {big['summary']:.1f} s, "
+                      f"peak {big['peak']:.0f} MB (vectors and data alone "
+                      f"{big['data_peak']:.0f} MB; targets < 60 s, < 2 GB), objective "
+                      f"{big['objective']:.4f}, load {big['load']:.1f} | same method at "
+                      f"n=10,000 ({small['sample']} clients, {small['facilities']} "
+                      f"facilities): objective {small['ratio']:.4f} of dense greedy "
+                      f"(>= 0.99)", flush=True)
         shutil.rmtree(work / "clone", ignore_errors=True)
 
 

@@ -142,6 +142,7 @@ class SelectConfig:
     quality_weight: float = 1.0
     quotas: dict[str, float] = field(default_factory=dict)  # task type → share of k
     neighbours: int = 256  # each candidate's nearest neighbours in the k-NN graph
+    sample_above: int = 100_000  # more candidates: facility location on a sample; 0: never
     verified_only: bool = False  # only queries whose PR `prsynth verify` verified
 
 
@@ -169,6 +170,8 @@ class VerifyConfig:
     cache_dir: str = ""  # "" = $XDG_CACHE_HOME/prsynth/verify (~/.cache/prsynth/verify)
     python: str = ""  # interpreter the environments are built from ("" = prsynth's own)
     clone_url: str = "https://github.com/{repo}.git"  # for PRs crawled from GitHub
+    docker_image: str = "python:{version}-slim"  # --runner docker; {version} e.g. 3.11
+    docker_build_network: str = ""  # network of the environment build ("" = Docker's default)
 
 
 @dataclass

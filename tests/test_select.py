@@ -109,6 +109,17 @@ def test_facility_location_covers_better_than_random_and_scores_higher(sample):
     assert facility["mean_quality"] > random["mean_quality"]
 
 
+def test_above_sample_above_select_samples_and_still_keeps_the_repository_cap(sample):
+    exact = select(sample, k=20, per_repo_cap=8)
+    sampled = select(sample, k=20, per_repo_cap=8, sample_above=50)
+    assert all("sampled" in r["why"] for r in sampled.records)
+    assert all("sampled" not in r["why"] for r in exact.records)
+    assert len({r["query_id"] for r in sampled.records}) == 20
+    assert max(Counter(r["repo"] for r in sampled.records).values()) <= 8
+    assert sampled.summary["coverage"] >= 0.97 * exact.summary["coverage"]
+    assert sampled.summary["coverage"] > sampled.summary["random_coverage"]
+
+
 def test_selected_records_are_checkout_able_with_the_diff_split(sample):
     result = select(sample, k=78)
     for record in result.records:

@@ -20,7 +20,7 @@ from prsynth.crawl.run import crawl_git
 from prsynth.records import Query
 from prsynth.stages.verify import VerifyOptions, verify
 from prsynth.store import Store
-from prsynth.verify.environment import combined_requirements
+from prsynth.verify.environment import combined_requirements, failure_reason
 from prsynth.verify.tests_run import network_isolation
 from tests.support.bundles import clone_bundle
 from tests.support.gitrepos import GitRepoBuilder
@@ -178,6 +178,47 @@ def test_a_test_run_past_the_timeout_is_killed(tmp_path, history, verify_cache):
     assert time.monotonic() - started < 60  # the test sleeps 120 s
 
 
+def test_a_timed_out_task_is_retried_only_with_a_larger_timeout(tmp_path, history,
+                                                                verify_cache):
+    store, config = stored(tmp_path, history, verify_cache)
+    ids = ["acme/calc#4"]  # its test sleeps 120 s
+    first = verify(store, config, VerifyOptions(pr_ids=ids, timeout=1))
+    assert first.statuses == {"timeout": 1} and store.verifications()[ids[0]]["timeout"] == 1
+    same = verify(store, config, VerifyOptions(pr_ids=ids, timeout=1))
+    assert same.tasks == 0 and same.skipped_fresh == 1
+    larger = verify(store, config, VerifyOptions(pr_ids=ids, timeout=2))
+    assert larger.tasks == 1 and larger.retried_timeouts == 1
+    assert "1 task(s) run (1 timed out before with a smaller --timeout)" in larger.summary()
+    assert store.verifications()[ids[0]]["timeout"] == 2
+    store.db.execute("UPDATE verifications SET timeout = 0")  # a row from before 008
+    unknown = verify(store, config, VerifyOptions(pr_ids=ids, timeout=1))
+    assert unknown.retried_timeouts == 1 and store.verifications()[ids[0]]["timeout"] == 1
+
+
+@pytest.mark.slow
+def test_without_uv_the_environment_is_built_with_pip(tmp_path, history):
+    """No `uv` on PATH and no `uv` Python package: `python -m venv` and pip build it."""
+    store, _ = stored(tmp_path, history, tmp_path / "cache")
+    store.close()
+    on_path = [d for d in os.environ["PATH"].split(os.pathsep)
+               if d and not (Path(d) / "uv").exists()]
+    script = ("import sys; sys.modules['uv'] = None; from prsynth.cli import main; "
+              "sys.argv = ['prsynth'] + sys.argv[1:]; main()")
+    done = subprocess.run(
+        [sys.executable, "-c", script, "--store", str(tmp_path / "prsynth.db"), "--config",
+         str(tmp_path / "prsynth.toml"), "verify", "--candidates", "--limit", "1"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, PATH=os.pathsep.join(on_path),
+                 PYTHONPATH=str(Path(__file__).resolve().parents[1])))
+    assert done.returncode == 0, done.stderr
+    with Store(tmp_path / "prsynth.db") as reopened:
+        row = reopened.verifications()["acme/calc#1"]
+    assert row["status"] == "verified", row["detail"]
+    log = row["logs"]["environment"]
+    assert "-m venv" in log and "-m pip install" in log and "uv " not in log
+    assert any(req.lower().startswith("pytest==") for req in row["requirements"])
+
+
 def test_non_python_and_untested_changes_get_their_own_status(tmp_path, history, verify_cache):
     store, config = stored(tmp_path, history, verify_cache)
     rows = run_verify(store, config, 5, 6)
@@ -242,10 +283,20 @@ def test_kill_9_mid_run_loses_at_most_the_task_in_flight(tmp_path, history, veri
     assert not list((verify_cache / "worktrees").glob("wt-*"))
 
 
-def test_docker_runner_without_a_daemon_is_refused_in_one_line(run_cli):
+def test_docker_runner_without_a_daemon_is_refused_in_one_line(run_cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
     result = run_cli("verify", "--runner", "docker", "--candidates")
     assert result.exit_code == 2
-    assert "docker" in result.output.lower() and len(result.output.strip().splitlines()) == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "Error: --runner docker: no Docker daemon answers `docker info` (")
+    assert lines[0].endswith("); start Docker or use --runner venv")
+    assert "no-docker.sock" in lines[0]  # what docker said names where it looked
+    monkeypatch.setenv("PATH", str(tmp_path))  # no docker command at all
+    result = run_cli("verify", "--runner", "docker", "--candidates")
+    assert result.exit_code == 2 and result.output.strip().splitlines() == [
+        "Error: --runner docker: no `docker` command on PATH; install Docker or use "
+        "--runner venv"]
 
 
 @pytest.mark.slow
@@ -284,3 +335,12 @@ def test_test_requirements_keep_the_extras_of_the_package_they_install(tmp_path)
     lines, extras = combined_requirements(tmp_path)
     assert lines == ["ruff ==0.2.0", "pytest >=4.4.0,<9.0.0"]
     assert extras == ["test", "tests", "testing", "all"]
+
+
+def test_a_failed_install_is_explained_by_its_error_line_not_its_closing_note():
+    pip = ("Collecting flit_core<4\n  error: subprocess-exited-with-error\n"
+           "ERROR: No matching distribution found for flit_core<4\n"
+           "note: This error originates from a subprocess, and is likely not a problem "
+           "with pip.\n")
+    assert failure_reason(pip) == "ERROR: No matching distribution found for flit_core<4"
+    assert failure_reason("Python 3.7 not found\n") == "Python 3.7 not found"

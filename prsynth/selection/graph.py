@@ -14,6 +14,9 @@ DEFAULT_NEIGHBOURS = 256
 # an IVF index (approximate, ~20x faster at 100k; see benchmarks/bench_select.py).
 EXACT_LIMIT = 20_000
 NPROBE = 16
+# Above this many candidates facility location estimates coverage on a sample instead
+# (`[select] sample_above`, selection/sampled.py): the graph of 100k took 25 s and 1 GB.
+SAMPLE_ABOVE = 100_000
 
 
 def knn_graph(

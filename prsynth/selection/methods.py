@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from prsynth.errors import ConfigError
-from prsynth.selection.graph import DEFAULT_NEIGHBOURS, CoverGraph, knn_graph
+from prsynth.selection.graph import DEFAULT_NEIGHBOURS, SAMPLE_ABOVE, CoverGraph, knn_graph
 
 METHODS = ("facility", "mmr", "kcenter", "random")
 
@@ -160,8 +160,18 @@ def facility_location(
     n = quality.shape[0]
     check_request(n, k, constraints)
     indices, sims = graph if graph is not None else knn_graph(vectors, neighbours, seed=seed)
-    cover_graph = CoverGraph(indices, sims)
-    cover = np.zeros(n, dtype=np.float64)
+    return greedy_cover(CoverGraph(indices, sims), n, quality, k, constraints=constraints,
+                        quality_weight=quality_weight, seed=seed, lazy=lazy)
+
+
+def greedy_cover(
+    cover_graph: CoverGraph, clients: int, quality: np.ndarray, k: int, *,
+    constraints: Constraints, quality_weight: float, seed: int, lazy: bool = True,
+) -> list[Pick]:
+    """Greedy facility location: candidate j (row j of `cover_graph`, `quality[j]`) covers
+    its listed clients among `clients` (the candidates themselves, or a sample of them)."""
+    n = quality.shape[0]
+    cover = np.zeros(clients, dtype=np.float64)
     caps = _Caps(constraints, n)
     tie = _tie_order(n, seed)
     bonus = quality_weight * quality / k
@@ -172,7 +182,8 @@ def facility_location(
         cover_graph.add(j, cover)
         caps.take(j)
         chosen[j] = True
-        why = {"coverage_gain": round(coverage_gain / n, 6), "quality_gain": round(bonus[j], 6)}
+        why = {"coverage_gain": round(coverage_gain / clients, 6),
+               "quality_gain": round(bonus[j], 6)}
         if pinned:
             why["pinned"] = True
         picks.append(Pick(j, why))
@@ -180,16 +191,16 @@ def facility_location(
     for j in dict.fromkeys(int(p) for p in constraints.pinned):
         take(j, cover_graph.gain(j, cover), True)
     if lazy:
-        bounds = cover_graph.upper_bounds() + bonus * n
+        bounds = cover_graph.upper_bounds() + bonus * clients
         heap = [(-bounds[j], tie[j], j) for j in range(n) if not chosen[j]]
         heapq.heapify(heap)
         while len(picks) < k and heap:
             _, _, j = heapq.heappop(heap)
             if not caps.allows(j):
                 continue  # caps only tighten: j can never be taken again
-            gain = cover_graph.gain(j, cover) + bonus[j] * n
+            gain = cover_graph.gain(j, cover) + bonus[j] * clients
             if not heap or (-gain, tie[j]) <= heap[0][:2]:
-                take(j, gain - bonus[j] * n, False)
+                take(j, gain - bonus[j] * clients, False)
             else:
                 heapq.heappush(heap, (-gain, tie[j], j))
     else:
@@ -198,12 +209,12 @@ def facility_location(
             for j in range(n):
                 if chosen[j] or not caps.allows(j):
                     continue
-                key = (-(cover_graph.gain(j, cover) + bonus[j] * n), tie[j])
+                key = (-(cover_graph.gain(j, cover) + bonus[j] * clients), tie[j])
                 if best is None or key < best[0]:
                     best = (key, j)
             if best is None:
                 break
-            take(best[1], -best[0][0] - bonus[best[1]] * n, False)
+            take(best[1], -best[0][0] - bonus[best[1]] * clients, False)
     if len(picks) < k:
         raise _short(k, len(picks), n)
     return picks
@@ -223,15 +234,28 @@ def sparse_objective(
                  + quality_weight * quality[list(chosen)].sum() / len(chosen))
 
 
+def nearest_picks(vectors: np.ndarray, chosen: Sequence[int], block: int = 65_536
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's most similar chosen item (its position in `chosen`) and that cosine, in
+    one exact pass (float16 or memory-mapped rows are read a block at a time)."""
+    n = vectors.shape[0]
+    nearest = np.zeros(n, dtype=np.int64)
+    best = np.zeros(n, dtype=np.float32)
+    if not len(chosen):
+        return nearest, best
+    centres = np.asarray(vectors[list(chosen)], dtype=np.float32).T
+    for start in range(0, n, block):
+        sims = np.asarray(vectors[start:start + block], dtype=np.float32) @ centres
+        nearest[start:start + len(sims)] = np.argmax(sims, axis=1)
+        best[start:start + len(sims)] = np.take_along_axis(
+            sims, nearest[start:start + len(sims), None], axis=1)[:, 0]
+    return nearest, best
+
+
 def coverage(vectors: np.ndarray, chosen: Sequence[int], block: int = 65_536) -> float:
     """Mean over all rows of the best cosine (clipped at 0) to a chosen row: exact, n x k."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    centres = vectors[list(chosen)].T
-    total = 0.0
-    for start in range(0, vectors.shape[0], block):
-        sims = vectors[start:start + block] @ centres
-        total += float(np.clip(sims.max(axis=1), 0.0, None).sum())
-    return total / max(1, vectors.shape[0])
+    _, best = nearest_picks(vectors, chosen, block)
+    return float(np.clip(best, 0.0, None).sum(dtype=np.float64)) / max(1, vectors.shape[0])
 
 
 def facility_objective(
@@ -242,12 +266,21 @@ def facility_objective(
     return coverage(vectors, chosen) + quality_weight * float(quality[list(chosen)].mean())
 
 
-def random_coverage(vectors: np.ndarray, k: int, seed: int = 0, draws: int = 5) -> float:
-    """Mean coverage of `draws` random sets of k rows: the baseline a selection should beat."""
+def random_coverage(vectors: np.ndarray, k: int, seed: int = 0, draws: int = 5,
+                    rows: int = 100_000) -> float:
+    """Mean coverage of `draws` random sets of k rows: the baseline a selection should beat.
+    Over more than `rows` rows, each set's coverage is measured on a seeded sample of
+    `rows` of them (a baseline needs no more precision than that)."""
     rng = np.random.default_rng(seed)
     n = vectors.shape[0]
-    draws_coverage = [coverage(vectors, rng.choice(n, k, replace=False)) for _ in range(draws)]
-    return float(np.mean(draws_coverage))
+    sets = [rng.choice(n, k, replace=False) for _ in range(draws)]
+    if n <= rows:
+        return float(np.mean([coverage(vectors, chosen) for chosen in sets]))
+    sample = np.sort(rng.choice(n, rows, replace=False))
+    centres = np.asarray(vectors[np.concatenate(sets)], dtype=np.float32)
+    sims = np.asarray(vectors[sample], dtype=np.float32) @ centres.T
+    best = np.clip(sims.reshape(rows, draws, k).max(axis=2), 0.0, None)
+    return float(best.mean())
 
 
 def _seeded_start(quality: np.ndarray, tie: np.ndarray, caps: _Caps) -> int | None:
@@ -351,9 +384,17 @@ def random_choice(
 def select_diverse(
     method: str, vectors: np.ndarray, quality: np.ndarray, k: int, *,
     constraints: Constraints = Constraints(), seed: int = 0, quality_weight: float = 1.0,
-    neighbours: int = DEFAULT_NEIGHBOURS,
+    neighbours: int = DEFAULT_NEIGHBOURS, sample_above: int = SAMPLE_ABOVE,
 ) -> list[Pick]:
-    """Run one of METHODS with shared constraints."""
+    """Run one of METHODS with shared constraints. Facility location over more than
+    `sample_above` candidates (0: never) estimates coverage on a sample (sampled.py)."""
+    if method == "facility" and 0 < sample_above < len(quality):
+        from prsynth.selection.sampled import sampled_facility_location
+
+        return sampled_facility_location(
+            vectors, quality, k, constraints=constraints, quality_weight=quality_weight,
+            seed=seed, neighbours=neighbours,
+        )
     if method == "facility":
         return facility_location(
             vectors, quality, k, constraints=constraints, quality_weight=quality_weight,

@@ -84,19 +84,6 @@ def quota_groups(types: Sequence[str], quotas: Mapping[str, float], k: int
     return codes, caps, names
 
 
-def nearest_pick_counts(vectors: np.ndarray, chosen: Sequence[int], block: int = 65_536
-                        ) -> np.ndarray:
-    """For each chosen item, how many candidates have it as their most similar pick."""
-    counts = np.zeros(len(chosen), dtype=np.int64)
-    if not len(chosen):
-        return counts
-    picked = vectors[list(chosen)]
-    for start in range(0, vectors.shape[0], block):
-        nearest = np.argmax(vectors[start:start + block] @ picked.T, axis=1)
-        counts += np.bincount(nearest, minlength=len(chosen))
-    return counts
-
-
 def why_sentence(item: Mapping[str, Any], *, covers: int, candidates: int, label: str,
                  quality_rank: int, method: str) -> str:
     """One readable sentence for a pick: what it stands for, how good it is, what won it."""

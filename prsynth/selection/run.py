@@ -17,13 +17,12 @@ from prsynth.selection.methods import (
     METHODS,
     Constraints,
     SelectionError,
-    coverage,
+    nearest_picks,
     random_coverage,
     select_diverse,
 )
 from prsynth.selection.policy import (
     AUTO,
-    nearest_pick_counts,
     parse_quotas,
     quota_groups,
     repo_cap,
@@ -54,6 +53,9 @@ def check_select(options: SelectConfig) -> None:
                       ("--per-cluster-cap", options.per_cluster_cap)):
         if cap != AUTO and int(cap) < 0:
             raise ConfigError(f"{flag} {cap} must be 0 (no cap) or more")
+    if options.sample_above < 0:
+        raise ConfigError(f"config key 'select.sample_above' must be 0 (never sample) or "
+                          f"more, got {options.sample_above}")
     if options.neighbours < 1:
         raise ConfigError(f"config key 'select.neighbours' must be at least 1, got "
                           f"{options.neighbours}")
@@ -122,13 +124,26 @@ def gather_candidates(
     types = store.query_task_types()
     return Candidates(
         task_types=[types.get(q, "") or "unknown" for q in kept_ids],
-        ids=kept_ids, vectors=vectors[keep] if keep else np.zeros((0, 1), np.float32),
+        ids=kept_ids, vectors=_keep_rows(vectors, keep),
         quality=np.array([scores.get(q, 0.0) for q in kept_ids], dtype=np.float64),
         repos=[repos.get(q, "") for q in kept_ids],
         clusters=[clusters[q][0] if q in clusters else -1 for q in kept_ids],
         pinned=[i for i, q in enumerate(kept_ids) if q in marks and marks[q].mark == "pin"],
         excluded=dict(sorted(excluded.items())),
     )
+
+
+def _keep_rows(matrix: np.ndarray, keep: list[int], block: int = 4096) -> np.ndarray:
+    """`matrix[keep]` (keep ascending) moved up in place a block at a time: no second
+    matrix. Row keep[i] >= i, so a block never overwrites a row a later block reads."""
+    if not keep:
+        return np.zeros((0, 1), np.float32)
+    if len(keep) == matrix.shape[0]:
+        return matrix
+    for start in range(0, len(keep), block):
+        rows = keep[start:start + block]
+        matrix[start:start + len(rows)] = matrix[rows]
+    return matrix[:len(keep)]
 
 
 def _verified_queries(store: Store, sources: list[Any]) -> set[str]:
@@ -171,6 +186,7 @@ def select_queries(
     picks = select_diverse(
         options.method, pool.vectors, pool.quality, options.k, constraints=constraints,
         seed=options.seed, quality_weight=options.quality_weight, neighbours=options.neighbours,
+        sample_above=options.sample_above,
     )
     items = [
         {
@@ -182,9 +198,12 @@ def select_queries(
         for rank, p in enumerate(picks, 1)
     ]
     chosen = [p.index for p in picks]
-    explain_picks(store, items, pool, chosen, options.method)
+    nearest, best = nearest_picks(pool.vectors, chosen)  # one pass serves both
+    explain_picks(store, items, pool, chosen, options.method,
+                  np.bincount(nearest, minlength=len(chosen)))
     records = build_records(store, items)
-    summary = summarize(records, pool, chosen, options.seed)
+    covered = float(np.clip(best, 0.0, None).sum(dtype=np.float64)) / len(best)
+    summary = summarize(records, pool, chosen, options.seed, covered)
     summary["per_repo_cap"] = per_repo
     if quotas:
         summary["quotas"] = quotas
@@ -203,11 +222,10 @@ def select_queries(
 
 
 def explain_picks(store: Store, items: list[dict[str, Any]], pool: Candidates,
-                  chosen: list[int], method: str) -> None:
+                  chosen: list[int], method: str, covers: np.ndarray) -> None:
     """Give each item's `why` a readable `reason` beside its numbers (and `covers`: how
     many candidates have it as their closest pick)."""
     labels = store.cluster_labels()
-    covers = nearest_pick_counts(pool.vectors, chosen)
     order = np.argsort(-pool.quality, kind="stable")
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(1, len(order) + 1)
@@ -220,7 +238,8 @@ def explain_picks(store: Store, items: list[dict[str, Any]], pool: Candidates,
 
 
 def summarize(
-    records: list[dict[str, Any]], pool: Candidates, chosen: list[int], seed: int
+    records: list[dict[str, Any]], pool: Candidates, chosen: list[int], seed: int,
+    covered: float,
 ) -> dict[str, Any]:
     """Items per repository, cluster and task type; mean quality; coverage against random."""
     per_cluster: dict[str, dict[str, Any]] = {}
@@ -228,7 +247,6 @@ def summarize(
         key = str(record["cluster"])
         row = per_cluster.setdefault(key, {"label": record["cluster_label"], "count": 0})
         row["count"] += 1
-    covered = coverage(pool.vectors, chosen)
     baseline = random_coverage(pool.vectors, len(chosen), seed)
     return {
         "selected": len(records),

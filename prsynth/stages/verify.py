@@ -20,7 +20,6 @@ from prsynth.text.diffs import normalized_diff_hash
 from prsynth.verify.environment import EnvironmentCache
 from prsynth.verify.runners import make_runner
 from prsynth.verify.task import Task, Verification, verify_task
-from prsynth.verify.tests_run import network_isolation
 from prsynth.verify.workspace import WorkspaceError, cached_clone, remove_stale_worktrees
 
 VERIFY_VERSION = "1"
@@ -52,8 +51,10 @@ class VerifyReport:
     environment: str = ""
     tasks: int = 0
     skipped_fresh: int = 0
+    retried_timeouts: int = 0
     statuses: Counter = field(default_factory=Counter)
     network_isolated: bool = False
+    isolation: str = ""  # how tests were cut off the network
     env_cache_hits: int = 0
     env_cache_misses: int = 0
     results: list[Verification] = field(default_factory=list)
@@ -61,17 +62,19 @@ class VerifyReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "environment": self.environment, "tasks": self.tasks,
-            "skipped_fresh": self.skipped_fresh, "statuses": dict(self.statuses),
-            "network_isolated": self.network_isolated,
+            "skipped_fresh": self.skipped_fresh, "retried_timeouts": self.retried_timeouts,
+            "statuses": dict(self.statuses), "network_isolated": self.network_isolated,
             "env_cache_hits": self.env_cache_hits, "env_cache_misses": self.env_cache_misses,
         }
 
     def summary(self) -> str:
         counts = ", ".join(f"{n} {s}" for s, n in self.statuses.most_common()) or "nothing new"
-        network = ("tests ran without network (unshare -n)" if self.network_isolated else
-                   "tests ran WITH network: `unshare -n` does not work here (needs root or "
-                   "user namespaces)")
-        return (f"verify ({self.environment}): {self.tasks} task(s) run, {counts}; "
+        network = (f"tests ran without network ({self.isolation})" if self.network_isolated
+                   else "tests ran WITH network: `unshare -n` does not work here (needs root "
+                   "or user namespaces)")
+        retried = (f" ({self.retried_timeouts} timed out before with a smaller --timeout)"
+                   if self.retried_timeouts else "")
+        return (f"verify ({self.environment}): {self.tasks} task(s) run{retried}, {counts}; "
                 f"{self.skipped_fresh} already verified and fresh; {network}")
 
 
@@ -97,19 +100,25 @@ def verify(store: Store, config: Config, options: VerifyOptions,
         raise ConfigError("--jobs and --timeout must be positive")
     root = cache_dir(config)
     envs = EnvironmentCache(root, config.verify.python)
-    runner = make_runner(options.runner or config.verify.runner, envs)
+    runner = make_runner(options.runner or config.verify.runner, envs, config.verify.docker_image,
+                         config.verify.docker_build_network)
+    isolation = runner.isolation()
     report = VerifyReport(environment=runner.environment_id(),
-                          network_isolated=bool(network_isolation()))
-    known = store.verification_fingerprints(report.environment)
+                          network_isolated=bool(isolation), isolation=isolation)
+    known = store.verification_states(report.environment)
     todo = []
     for pr_id in _task_ids(store, options):
         pr = store.get_pr(pr_id)
         if pr is None:
             continue
-        if known.get(pr_id) == task_fingerprint(pr, report.environment):
-            report.skipped_fresh += 1
-        else:
+        fresh, status, ran_with = known.get(pr_id, ("", "", 0.0))
+        if fresh != task_fingerprint(pr, report.environment):
             todo.append(pr)
+        elif status == "timeout" and ran_with < timeout:  # 0: not recorded, retried
+            todo.append(pr)
+            report.retried_timeouts += 1
+        else:
+            report.skipped_fresh += 1
     if options.limit:
         todo = todo[:options.limit]
     remove_stale_worktrees(root / "worktrees")
@@ -131,7 +140,7 @@ def verify(store: Store, config: Config, options: VerifyOptions,
             progress(tally.line(), len(report.results), len(todo))
     finally:  # Ctrl-C: tasks not started are dropped; those in flight end or time out
         pool.shutdown(wait=True, cancel_futures=True)
-    report.env_cache_hits, report.env_cache_misses = envs.hits, envs.misses
+    report.env_cache_hits, report.env_cache_misses = runner.cache_stats()
     return report
 
 
@@ -149,7 +158,8 @@ def store_clone(store: Store, config: Config, root: Path, pr: Any) -> Path | Wor
 def _verify_one(clone: Path | WorkspaceError, pr: Any, runner: Any, timeout: float,
                 root: Path) -> Verification:
     if isinstance(clone, WorkspaceError):
-        return Verification(pr.id, runner.environment_id(), clone.status, str(clone))
+        return Verification(pr.id, runner.environment_id(), clone.status, str(clone),
+                            timeout=timeout)
     task = Task(pr.id, pr.repo, pr.base_sha, pr.head_sha, pr.diff, clone)
     return verify_task(task, runner, timeout=timeout, scratch=root / "worktrees")
 

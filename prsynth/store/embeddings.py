@@ -18,10 +18,13 @@ class EmbeddingTables(StoreCore):
 
 
     def put_vectors(self, model: str, vectors: Iterable[tuple[str, np.ndarray]]) -> int:
-        """Cache (text hash, vector) pairs for `model` in one transaction, as float32 bytes."""
+        """Cache (text hash, vector) pairs for `model` in one transaction, as float16 bytes
+        (half the size; neighbours and duplicate groups unchanged, docs/architecture.md
+        "Vectors in the store"). A vector is scaled to unit length first: every reader
+        normalizes anyway, and float16 keeps unit components to ~4 significant digits."""
         now = utcnow()
         rows = [
-            (model, key, int(vec.shape[0]), np.ascontiguousarray(vec, np.float32).tobytes(), now)
+            (model, key, int(vec.shape[0]), _half(vec).tobytes(), now)
             for key, vec in vectors
         ]
         with self.transaction() as db:
@@ -45,17 +48,26 @@ class EmbeddingTables(StoreCore):
         """Ids (sorted) and an L2-normalized float32 matrix of the queries embedded by `model`.
 
         Zero vectors stay zero (normalizing them would divide by zero); the stages that
-        need unit vectors refuse them with a clear error.
+        need unit vectors refuse them with a clear error. Rows stored as float16 (2 bytes
+        a component) and older float32 rows (4 bytes) both read: the blob's length tells.
         """
-        # Rows stream from SQLite straight into one preallocated matrix: no dict of blobs,
-        # no joined copy (peak memory is the matrix plus one row).
+        # Which queries have a vector is known before any blob is read, so rows stream
+        # from SQLite straight into one matrix of the final size: no dict of blobs, no
+        # joined copy, no second matrix for the missing rows (peak: the matrix plus a row).
         rows: dict[str, list[int]] = {}
         all_ids: list[str] = []
         for query_id, text in self.db.execute("SELECT id, query FROM queries ORDER BY id"):
             rows.setdefault(text_hash(text), []).append(len(all_ids))
             all_ids.append(query_id)
-        matrix: np.ndarray | None = None
         found = np.zeros(len(all_ids), dtype=bool)
+        for (key,) in self.db.execute(
+            "SELECT text_hash FROM embeddings WHERE model = ?", (model,)
+        ):
+            if key in rows:
+                found[rows[key]] = True
+        row_of = np.cumsum(found) - 1
+        ids = [query_id for query_id, hit in zip(all_ids, found, strict=True) if hit]
+        matrix: np.ndarray | None = None
         for key, dim, blob in self.db.execute(
             "SELECT text_hash, dim, vector FROM embeddings WHERE model = ?", (model,)
         ):
@@ -63,14 +75,17 @@ class EmbeddingTables(StoreCore):
             if where is None:
                 continue
             if matrix is None:
-                matrix = np.empty((len(all_ids), dim), dtype=np.float32)
-            matrix[where] = np.frombuffer(blob, dtype=np.float32)
-            found[where] = True
+                matrix = np.empty((len(ids), dim), dtype=np.float32)
+            dtype = np.float16 if len(blob) == 2 * dim else np.float32
+            matrix[row_of[where]] = np.frombuffer(blob, dtype=dtype)
         if matrix is None:
             return [], np.zeros((0, 0), dtype=np.float32)
-        ids = [query_id for query_id, hit in zip(all_ids, found, strict=True) if hit]
-        if not found.all():
-            matrix = matrix[found]
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         np.divide(matrix, norms, out=matrix, where=norms > 0)
         return ids, matrix
+
+
+def _half(vector: np.ndarray) -> np.ndarray:
+    vector = np.asarray(vector, dtype=np.float32)
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm if norm > 0 else vector).astype(np.float16)

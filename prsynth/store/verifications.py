@@ -4,6 +4,7 @@ repository was crawled from."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from prsynth.store.core import StoreCore, utcnow
@@ -12,7 +13,7 @@ LIST_COLUMNS = ("fail_to_pass", "pass_to_pass", "requirements")
 DICT_COLUMNS = ("durations", "logs")
 COLUMNS = ("pr_id", "environment", "status", "detail", "fail_to_pass", "pass_to_pass",
            "test_command", "python_version", "requirements", "env_key", "env_cache_hit",
-           "durations", "logs", "fingerprint", "verified_at")
+           "durations", "logs", "fingerprint", "verified_at", "timeout")
 
 
 class VerificationTables(StoreCore):
@@ -31,11 +32,15 @@ class VerificationTables(StoreCore):
                 [row.get(c, "") for c in COLUMNS],
             )
 
-    def verification_fingerprints(self, environment: str) -> dict[str, str]:
+    def verification_states(self, environment: str) -> dict[str, tuple[str, str, float]]:
+        """pr_id -> (fingerprint, status, timeout it ran with; 0 = not recorded) of its
+        latest row in `environment`, where `{version}` stands for any Python version
+        (the docker runner's rows name their image: "docker:python:3.11-slim")."""
+        glob = re.sub(r"([*?\[])", r"[\1]", environment).replace("{version}", "*")
         rows = self.db.execute(
-            "SELECT pr_id, fingerprint FROM verifications WHERE environment = ?",
-            (environment,))
-        return {r[0]: r[1] for r in rows}
+            "SELECT pr_id, fingerprint, status, timeout FROM verifications"
+            " WHERE environment GLOB ? ORDER BY verified_at", (glob,))
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
     def verifications(self, pr_ids: list[str] | None = None) -> dict[str, dict[str, Any]]:
         """pr_id -> its latest verification row (any environment), JSON fields decoded."""

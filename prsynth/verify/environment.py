@@ -38,9 +38,10 @@ LOG_TAIL = 4000
 class EnvironmentFailed(Exception):
     """The environment could not be built; the message says why, `log_tail` shows how."""
 
-    def __init__(self, message: str, log_tail: str = "") -> None:
+    def __init__(self, message: str, log_tail: str = "", environment: str = "") -> None:
         super().__init__(message)
         self.log_tail = log_tail
+        self.environment = environment  # the store's environment name, when known
 
 
 @dataclass
@@ -54,6 +55,8 @@ class Environment:
     cache_hit: bool = False
     seconds: float = 0.0
     log_tail: str = ""
+    name: str = ""  # the store's environment name when the runner's varies by task
+    image: str = ""  # the docker runner's image
 
     @property
     def python(self) -> str:
@@ -201,23 +204,11 @@ class EnvironmentCache:
         requirements = path.parent / f"{key}.requirements.txt"
         lines, extras = combined_requirements(worktree)
         requirements.write_text("\n".join(["pytest", *lines]) + "\n")
-        package = f"{worktree}[{','.join(extras)}]"
+        # A folder of scripts and tests without packaging files: only its requirements.
+        package = ([f"{worktree}[{','.join(extras)}]"]
+                   if any((worktree / name).is_file() for name in PACKAGE_FILES) else [])
         try:
-            if self.uv:
-                self._step(log, [self.uv, "venv", "-q", "-p", self.python, str(path)])
-                python = str(path / "bin" / "python")
-                cutoff = ["--exclude-newer", as_of] if as_of else []
-                self._step(log, [self.uv, "pip", "install", "-p", python, *cutoff, package,
-                                 "-r", str(requirements)], cwd=worktree)
-                freeze = self._step(log, [self.uv, "pip", "freeze", "-p", python])
-            else:
-                self._step(log, [self.python, "-m", "venv", str(path)])
-                python = str(path / "bin" / "python")
-                self._step(log, [python, "-m", "pip", "install", "-q", package,
-                                 "-r", str(requirements)], cwd=worktree)
-                freeze = self._step(log, [python, "-m", "pip", "freeze"])
-            version = self._step(log, [python, "-c", "import platform;"
-                                       "print(platform.python_version())"]).strip()
+            version, freeze = self._install(log, path, worktree, package, requirements, as_of)
         finally:
             requirements.unlink(missing_ok=True)
         installed = sorted(line for line in freeze.splitlines()
@@ -227,6 +218,26 @@ class EnvironmentCache:
         return Environment(key, path, version, installed,
                            seconds=round(time.monotonic() - started, 2),
                            log_tail="".join(log)[-LOG_TAIL:])
+
+    def _install(self, log: list[str], path: Path, worktree: Path, package: list[str],
+                 requirements: Path, as_of: str) -> tuple[str, str]:
+        """Create the venv at `path` and install into it; (Python version, pip freeze)."""
+        if self.uv:
+            self._step(log, [self.uv, "venv", "-q", "-p", self.python, str(path)])
+            python = str(path / "bin" / "python")
+            cutoff = ["--exclude-newer", as_of] if as_of else []
+            self._step(log, [self.uv, "pip", "install", "-p", python, *cutoff, *package,
+                             "-r", str(requirements)], cwd=worktree)
+            freeze = self._step(log, [self.uv, "pip", "freeze", "-p", python])
+        else:
+            self._step(log, [self.python, "-m", "venv", str(path)])
+            python = str(path / "bin" / "python")
+            self._step(log, [python, "-m", "pip", "install", "-q", *package,
+                             "-r", str(requirements)], cwd=worktree)
+            freeze = self._step(log, [python, "-m", "pip", "freeze"])
+        version = self._step(log, [python, "-c", "import platform;"
+                                   "print(platform.python_version())"]).strip()
+        return version, freeze
 
     def _step(self, log: list[str], command: list[str], cwd: Path | None = None) -> str:
         env = dict(os.environ, UV_CACHE_DIR=str(self.root / "uv-cache"),
@@ -239,10 +250,19 @@ class EnvironmentCache:
                                     f"{' '.join(command[:3])}", "".join(log)[-LOG_TAIL:]) from None
         log.append(f"$ {' '.join(command)}\n{done.stdout}{done.stderr}")
         if done.returncode != 0:
-            last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or [""]
-            raise EnvironmentFailed(f"`{Path(command[0]).name} {command[1]}` failed: {last[0]}",
+            raise EnvironmentFailed(f"`{Path(command[0]).name} {command[1]}` failed: "
+                                    f"{failure_reason(done.stderr or done.stdout)}",
                                     "".join(log)[-LOG_TAIL:])
         return done.stdout
+
+
+def failure_reason(output: str) -> str:
+    """The line of an installer's output that says why it failed: its last `error` line
+    (pip ends with hints such as "note: This error originates from a subprocess"), else
+    its last line."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if line.lower().startswith(("error", "× ", "x "))]
+    return (errors or lines or [""])[-1]
 
 
 def _read_ready(path: Path) -> dict | None:

@@ -1,7 +1,7 @@
 """Runners: where a task's environment is built and its tests run. `venv` (local virtual
-environments) runs Python; the interface leaves room for Go and JavaScript runners, and
-for `docker`, which is refused unless a Docker daemon answers. See
-docs/architecture.md (verify)."""
+environments) and `docker` (containers, prsynth/verify/docker.py; refused unless a Docker
+daemon answers) run Python; the interface leaves room for Go and JavaScript runners.
+See docs/architecture.md (verify)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Protocol
 
 from prsynth.errors import ConfigError
+from prsynth.verify.docker import DockerRunner, docker_problem
 from prsynth.verify.environment import Environment, EnvironmentCache
-from prsynth.verify.tests_run import TestRun, run_pytest
+from prsynth.verify.tests_run import TestRun, network_isolation, run_pytest
 
 RUNNERS = ("venv", "docker")
 LANGUAGES = {".py": "python", ".go": "go", ".js": "javascript", ".mjs": "javascript",
@@ -26,7 +27,15 @@ class Runner(Protocol):
     languages: frozenset[str]
 
     def environment_id(self) -> str:
-        """Names the environment family in the store ("venv:python3.11")."""
+        """Names the environment family in the store ("venv:python3.11"); `{version}` in
+        it stands for the Python version a task's environment names ("docker:python:
+        {version}-slim")."""
+
+    def isolation(self) -> str:
+        """How tests are cut off the network ("" when they are not)."""
+
+    def cache_stats(self) -> tuple[int, int]:
+        """(environment cache hits, misses) so far."""
 
     def prepare(self, worktree: Path, repo: str, commit_date: str) -> Environment:
         """A ready environment for the worktree's dependency files as of `commit_date`
@@ -60,6 +69,12 @@ class VenvRunner:
             self._id = f"venv:python{version}"
         return self._id
 
+    def isolation(self) -> str:
+        return "unshare -n" if network_isolation() else ""
+
+    def cache_stats(self) -> tuple[int, int]:
+        return self.cache.hits, self.cache.misses
+
     def prepare(self, worktree: Path, repo: str, commit_date: str) -> Environment:
         return self.cache.get(worktree, repo, commit_date)
 
@@ -68,26 +83,21 @@ class VenvRunner:
         return run_pytest(env.python, worktree, test_files, timeout=timeout)
 
 
-def docker_answers() -> bool:
-    docker = shutil.which("docker")
-    if not docker:
-        return False
-    try:
-        return subprocess.run([docker, "info"], capture_output=True, timeout=20).returncode == 0
-    except subprocess.TimeoutExpired:
-        return False
-
-
-def make_runner(name: str, cache: EnvironmentCache) -> Runner:
+def make_runner(name: str, cache: EnvironmentCache, docker_image: str = "python:{version}-slim",
+                docker_build_network: str = "") -> Runner:
     """The runner named on the command line or in [verify] runner."""
     if name == "venv":
         return VenvRunner(cache)
     if name == "docker":
-        if not docker_answers():
-            raise ConfigError("--runner docker: no Docker daemon answers (`docker info` "
-                              "fails); start Docker or use --runner venv")
-        raise ConfigError("--runner docker: not implemented yet in this version; use "
-                          "--runner venv")
+        docker = shutil.which("docker")
+        if not docker:
+            raise ConfigError("--runner docker: no `docker` command on PATH; install "
+                              "Docker or use --runner venv")
+        problem = docker_problem(docker)
+        if problem:
+            raise ConfigError(f"--runner docker: no Docker daemon answers `docker info` "
+                              f"({problem}); start Docker or use --runner venv")
+        return DockerRunner(cache.root, docker_image, docker, docker_build_network)
     raise ConfigError(f"--runner {name!r}: unknown; choose one of {', '.join(RUNNERS)}")
 
 

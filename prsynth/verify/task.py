@@ -54,6 +54,7 @@ class Verification:
     env_cache_hit: bool = False
     durations: dict[str, float] = field(default_factory=dict)
     logs: dict[str, str] = field(default_factory=dict)
+    timeout: float = 0.0  # seconds per test run it ran with
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -81,7 +82,7 @@ def classify(before: dict[str, str], after: dict[str, str]) -> tuple[str, str, l
 
 def verify_task(task: Task, runner: Runner, *, timeout: float, scratch: Path) -> Verification:
     """Run one task end to end; every outcome is a Verification, never an exception."""
-    result = Verification(task.pr_id, runner.environment_id(), "verified")
+    result = Verification(task.pr_id, runner.environment_id(), "verified", timeout=timeout)
     started = time.monotonic()
     try:
         _verify(task, runner, timeout, scratch, result)
@@ -89,6 +90,7 @@ def verify_task(task: Task, runner: Runner, *, timeout: float, scratch: Path) ->
         result.status, result.detail = exc.status, str(exc)
     except EnvironmentFailed as exc:
         result.status, result.detail = "env_failed", str(exc)
+        result.environment = exc.environment or result.environment
         result.logs["environment"] = exc.log_tail
     result.durations["total"] = round(time.monotonic() - started, 2)
     return result
@@ -112,6 +114,7 @@ def _verify(task: Task, runner: Runner, timeout: float, scratch: Path,
         apply_patch(worktree, patches.code, "code patch")
         env = runner.prepare(worktree, task.repo, commit_date(task.clone, task.base_sha))
         reset_worktree(worktree)
+        result.environment = env.name or result.environment
         result.python_version, result.requirements = env.python_version, env.requirements
         result.env_key, result.env_cache_hit = env.key, env.cache_hit
         result.durations["environment"] = env.seconds

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,22 +57,33 @@ def pytest_command(python: str, test_files: list[str], junit: str) -> list[str]:
     ]
 
 
+Wrap = Callable[[list[str], dict[str, str]], list[str]]
+
+
 def run_pytest(
     python: str, worktree: Path, test_files: list[str], *, timeout: float,
-    env: dict[str, str] | None = None,
+    env: dict[str, str] | None = None, wrap: Wrap | None = None,
+    on_timeout: Callable[[], None] | None = None,
 ) -> TestRun:
-    """Run `test_files` (paths inside `worktree`) with the environment's python."""
+    """Run `test_files` (paths inside `worktree`) with the environment's python.
+
+    `wrap(command, variables)` turns the pytest command and the variables prsynth sets
+    into the command to start instead (the docker runner's `docker run`); without it the
+    run is cut off the network where the OS allows. `on_timeout` runs before the process
+    group is killed (to kill what it started elsewhere, such as a container)."""
     with tempfile.TemporaryDirectory(prefix="junit-", dir=worktree.parent) as scratch:
         junit = str(Path(scratch) / "junit.xml")
         command = pytest_command(python, test_files, junit)
         shown = " ".join(pytest_command("python", test_files, "junit.xml"))
+        variables = run_variables(worktree, env)
+        argv = wrap(command, variables) if wrap else network_isolation() + command
         started = time.monotonic()
         log_path = Path(scratch) / "log.txt"
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
-                network_isolation() + command, cwd=worktree, stdout=log,
+                argv, cwd=worktree, stdout=log,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=_test_env(worktree, env), start_new_session=True,
+                env=dict(_host_env(), **variables), start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
             timed_out = False
@@ -79,6 +91,8 @@ def run_pytest(
                 proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 timed_out = True
+                if on_timeout:
+                    on_timeout()
                 _kill_group(proc)
         text = log_path.read_text("utf-8", "replace")
         outcomes = read_junit(junit) if Path(junit).exists() else {}
@@ -106,20 +120,24 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def _test_env(worktree: Path, extra: dict[str, str] | None) -> dict[str, str]:
-    """The worktree's code shadows the copy installed in the cached environment; HOME is
-    an empty folder beside the checkout, so tests that write dotfiles leave yours alone."""
+def run_variables(worktree: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables prsynth sets for a test run: the worktree's code shadows the copy
+    installed in the cached environment; HOME is an empty folder beside the checkout, so
+    tests that write dotfiles leave yours alone."""
     paths = [str(worktree / "src")] if (worktree / "src").is_dir() else []
     home = worktree.parent / "home"
     home.mkdir(exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not _secret(k)}
-    env.update({
+    return {
         "HOME": str(home),
         "PYTHONPATH": os.pathsep.join([*paths, str(worktree)]),
         "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_ADDOPTS": "", "NO_COLOR": "1",
-    })
-    env.update(extra or {})
-    return env
+        **(extra or {}),
+    }
+
+
+def _host_env() -> dict[str, str]:
+    """This process's environment without its secrets."""
+    return {k: v for k, v in os.environ.items() if not _secret(k)}
 
 
 def _secret(name: str) -> bool:

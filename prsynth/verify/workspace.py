@@ -125,11 +125,11 @@ def remove_stale_worktrees(scratch: Path) -> None:
     """Worktrees left behind by a killed run (their process is gone)."""
     for path in scratch.glob("wt-*-*") if scratch.is_dir() else []:
         pid = path.name.split("-")[1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
