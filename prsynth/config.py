@@ -107,7 +107,7 @@ class EmbedConfig:
     model: str = "all-MiniLM-L6-v2"
     batch_size: int = 64
     backend: str = "onnx"  # onnx | onnx-int8 | torch (docs/architecture.md "Embedding backends")
-    threads: int = 0  # ONNX Runtime threads; 0 = one per core
+    threads: int = 0  # ONNX batches run at once, one thread each; 0 = one per core
 
     @property
     def vector_model(self) -> str:

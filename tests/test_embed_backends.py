@@ -1,13 +1,24 @@
 """The ONNX embedding backend: same neighbours and duplicate groups as PyTorch, cached export."""
 
+import shutil
+from collections import Counter
+from pathlib import Path
+
 import numpy as np
+import onnx
+import onnxruntime
 import pytest
 
 from prsynth.config import Config
+from prsynth.crawl.run import crawl_import
 from prsynth.errors import ConfigError
-from prsynth.stages.embed import DEFAULT_MODEL, load_embedder
-from prsynth.stages.embed_onnx import cache_root
+from prsynth.llm.offline import OfflineBaseline
+from prsynth.resources import sample_prs_path
+from prsynth.stages import embed_onnx
+from prsynth.stages.embed import DEFAULT_MODEL, load_embedder, resolve_model
+from prsynth.stages.embed_onnx import OnnxEmbedder, cache_root, onnx_model
 from prsynth.stages.registry import run_stage
+from prsynth.stages.synth import SynthOptions, synthesize
 from prsynth.store import Store
 from tests.support.vectordata import TOPICS, fill_topics
 
@@ -83,3 +94,79 @@ def test_embed_backend_flag_selects_torch(run_cli, store_path, minilm_torch):
     assert "embedded 24 new texts" in result.output
     bad = run_cli("embed", "--backend", "gpu")
     assert bad.exit_code == 2 and "'gpu' is not one of" in bad.output
+
+
+@pytest.fixture
+def private_cache(tmp_path, monkeypatch, minilm):
+    """A cache folder of its own holding a copy of the session's plain export (so a test
+    can fuse or refuse without exporting again or touching the shared cache)."""
+    folder = Path(resolve_model(DEFAULT_MODEL))
+    shared = minilm.path.parent / "model.onnx"
+    monkeypatch.setenv("PRSYNTH_CACHE_DIR", str(tmp_path / "cache"))
+    target = cache_root() / "onnx" / shared.parent.name
+    target.mkdir(parents=True)
+    shutil.copyfile(shared, target / "model.onnx")
+    return folder, target
+
+
+def test_the_default_model_runs_the_fused_graph_from_the_cache(minilm):
+    assert minilm.path.name == f"model-fused-ort{onnxruntime.__version__}.onnx"
+    ops = Counter(node.op_type for node in onnx.load(str(minilm.path)).graph.node)
+    assert ops["Attention"] == 6 and ops["SkipLayerNormalization"] == 12
+    assert ops["BiasGelu"] == 6 and ops["Softmax"] == 0
+    stamp = minilm.path.stat().st_mtime_ns
+    again = load_embedder(DEFAULT_MODEL, threads=1)  # a new session from the cached files
+    assert again.path == minilm.path and minilm.path.stat().st_mtime_ns == stamp
+    assert np.allclose(again.embed(TEXTS[:5]), minilm.embed(TEXTS[:5]), atol=1e-5)
+
+
+def test_a_new_export_recipe_or_onnxruntime_version_does_not_reuse_a_stale_file(
+        private_cache, monkeypatch):
+    folder, target = private_cache
+    export = target / "model.onnx"
+    stamp = export.stat().st_mtime_ns
+    monkeypatch.setattr(onnxruntime, "__version__", "0.0.test")
+    fused = onnx_model(folder)
+    assert fused == target / "model-fused-ort0.0.test.onnx" and fused.is_file()
+    assert export.stat().st_mtime_ns == stamp  # fused again from the cached export
+    assert onnx_model(folder) == fused and not list(target.glob("*.part"))
+    key = target.name
+    monkeypatch.setattr(embed_onnx, "EXPORT_VERSION", embed_onnx.EXPORT_VERSION + 1)
+    assert f"{folder.name}-{embed_onnx._folder_key(folder)}" != key
+
+
+def test_a_model_the_fusion_cannot_keep_runs_on_the_plain_export(private_cache, monkeypatch,
+                                                                  minilm):
+    folder, target = private_cache
+    monkeypatch.setattr(embed_onnx, "FUSABLE", ())
+    embedder = OnnxEmbedder(DEFAULT_MODEL, str(folder), threads=2)
+    assert embedder.path == target / "model.onnx"
+    marker, = target.glob("*.refused")
+    assert "model type 'bert' is not fused" in marker.read_text()
+    monkeypatch.setattr(embed_onnx, "_fuse", None)  # never attempted again: the marker says so
+    assert onnx_model(folder) == target / "model.onnx"
+    plain, fused = embedder.embed(TEXTS), minilm.embed(TEXTS)
+    assert float((plain * fused).sum(axis=1).min()) > 0.9999
+
+
+def test_parallel_batches_give_the_vectors_of_one_thread(minilm):
+    one = OnnxEmbedder(DEFAULT_MODEL, str(minilm.folder), threads=1)
+    four = OnnxEmbedder(DEFAULT_MODEL, str(minilm.folder), threads=4)
+    assert np.array_equal(one.embed(TEXTS, batch_size=3), four.embed(TEXTS, batch_size=3))
+
+
+@pytest.mark.slow
+def test_onnx_keeps_the_torch_neighbours_and_duplicates_of_the_real_sample(minilm, minilm_torch,
+                                                                          tmp_path):
+    with Store(tmp_path / "real.db") as store:
+        crawl_import(store, sample_prs_path())
+        synthesize(store, OfflineBaseline(), SynthOptions())
+        texts = sorted({source.text for source in store.query_sources()})
+    assert len(texts) > 150
+    texts += [f"Quick one: {text}" for text in texts[:60]]  # near-duplicates, as users write
+    onnx_vectors, torch_vectors = minilm.embed(texts), minilm_torch.embed(texts)
+    agreement = np.mean([len(a & b) / 10 for a, b in zip(
+        neighbours(onnx_vectors, 10), neighbours(torch_vectors, 10), strict=True)])
+    assert agreement >= 0.99
+    ours, theirs = duplicate_pairs(onnx_vectors, 0.92), duplicate_pairs(torch_vectors, 0.92)
+    assert theirs and len(ours & theirs) / len(ours | theirs) >= 0.99

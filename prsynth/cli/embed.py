@@ -19,7 +19,8 @@ from prsynth.stages.registry import run_stage
               help="onnx (exported once, cached), onnx-int8 (quantized, faster, vectors "
                    "differ slightly) or torch (default: [embed] backend, onnx).")
 @click.option("--threads", type=click.IntRange(min=0), default=None,
-              help="ONNX Runtime threads, 0 = one per core (default: [embed] threads, 0).")
+              help="ONNX batches run at once, one thread each; 0 = one per core "
+                   "(default: [embed] threads, 0).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @pass_run
 def command(run: RunContext, model: str | None, batch_size: int | None, backend: str | None,

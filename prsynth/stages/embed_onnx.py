@@ -1,11 +1,14 @@
 """The ONNX Runtime embedding backend: the same sentence-transformers model, faster on CPU.
 
 The model folder's transformer is exported to ONNX once, on first use, into a cache
-folder (`cache_root()`), never downloaded; `onnx-int8` adds a dynamically quantized copy.
-Texts are tokenized once, sorted by token length over the whole input and batched in
-that order, so each batch is padded only to its own longest text (the measured length,
-capped by the model's max_seq_length). Pooling and normalization follow the folder's
-modules.json; see docs/architecture.md "Embedding backends" for the measured agreement.
+folder (`cache_root()`), never downloaded, then fused by ONNX Runtime's transformer
+optimizer (one Attention, SkipLayerNorm and BiasGelu op each where the export has
+dozens); `onnx-int8` adds a dynamically quantized copy. Texts are tokenized once, sorted
+by token length over the whole input and batched in that order, so each batch is padded
+only to its own longest text (the measured length, capped by the model's
+max_seq_length); one single-threaded run per core works on its own batch. Pooling and
+normalization follow the folder's modules.json; see docs/architecture.md "Embedding
+backends" for the measured speed and agreement.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +32,12 @@ log = logging.getLogger(__name__)
 BACKENDS = ("onnx", "onnx-int8", "torch")
 # The module types this backend reproduces (sentence-transformers names, old and new).
 _SUPPORTED = ("Transformer", "Pooling", "Normalize")
-# Padded tokens per model call at most (unless one text alone is longer): 64 texts of 64
-# tokens, or 16 of 256; attention memory grows with batch x tokens^2.
-TOKEN_BUDGET = 4096
+# Padded tokens per model call at most (unless one text alone is longer): 32 texts of 64
+# tokens, or 8 of 256. Small batches stay in the core's cache and bound attention memory
+# (batch x tokens^2); measured in docs/architecture.md "Embedding backends".
+TOKEN_BUDGET = 2048
+# Part of every cache key: a new export recipe (or fusion) never reuses an older file.
+EXPORT_VERSION = 2
 
 
 def cache_root() -> Path:
@@ -51,12 +58,13 @@ def default_threads() -> int:
 
 
 def _folder_key(folder: Path) -> str:
-    """Changes when any file of the model folder changes (name, size, mtime)."""
+    """Changes when any file of the model folder changes (name, size, mtime) or the export
+    recipe does (EXPORT_VERSION)."""
     parts = sorted(
         (str(p.relative_to(folder)), p.stat().st_size, int(p.stat().st_mtime))
         for p in folder.rglob("*") if p.is_file()
     )
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps([EXPORT_VERSION, parts]).encode()).hexdigest()[:16]
 
 
 def _read_json(path: Path) -> Any:
@@ -78,8 +86,8 @@ class OnnxEmbedder:
         self.pooling, self.normalize, self.max_length = _read_layout(name, self.folder)
         self.tokenizer = _load_tokenizer(name, self.folder, self.max_length)
         self.threads = threads or default_threads()
-        path = onnx_model(self.folder, quantized=quantized)
-        self.session = _session(path, self.threads)
+        self.path = onnx_model(self.folder, quantized=quantized)
+        self.session = _session(self.path)
         self.inputs = {i.name for i in self.session.get_inputs()}
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
@@ -87,8 +95,9 @@ class OnnxEmbedder:
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64,
                               count=len(encodings))
         order = np.argsort(lengths, kind="stable")
-        out: np.ndarray | None = None
-        for rows in _batches(order, lengths, batch_size):
+        batches = _batches(order, lengths, batch_size)
+
+        def run(rows: np.ndarray) -> np.ndarray:
             width = int(lengths[rows].max())
             ids = np.zeros((len(rows), width), dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -99,12 +108,23 @@ class OnnxEmbedder:
             feed = {"input_ids": ids, "attention_mask": mask}
             if "token_type_ids" in self.inputs:
                 feed["token_type_ids"] = np.zeros_like(ids)
-            hidden = self.session.run(None, feed)[0]
-            vectors = self._pool(hidden, mask)
-            if out is None:
-                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            return self._pool(self.session.run(None, feed)[0], mask)
+
+        # One single-threaded run per core, each on its own batch (ONNX Runtime releases
+        # the GIL): no barrier between cores per op, so a core another process takes
+        # delays one batch, not every matrix product (docs/architecture.md).
+        workers = min(self.threads, len(batches))
+        if workers > 1:
+            with ThreadPoolExecutor(workers, thread_name_prefix="embed") as pool:
+                results = list(pool.map(run, batches))
+        else:
+            results = [run(rows) for rows in batches]
+        if not results:
+            return np.zeros((0, 0), dtype=np.float32)
+        out = np.empty((len(texts), results[0].shape[1]), dtype=np.float32)
+        for rows, vectors in zip(batches, results, strict=True):
             out[rows] = vectors
-        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+        return out
 
     def _pool(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if self.pooling == "cls":
@@ -170,18 +190,72 @@ def _load_tokenizer(name: str, folder: Path, max_length: int) -> Any:
 
 
 def onnx_model(folder: Path, *, quantized: bool = False) -> Path:
-    """The cached ONNX export of `folder` (exported now when missing), or its int8 copy."""
+    """The cached, fused ONNX model of `folder` (exported and fused now when missing; the
+    plain export when fusing does not keep its outputs), or its int8 copy."""
     target = cache_root() / "onnx" / f"{folder.name}-{_folder_key(folder)}"
     fp32 = target / "model.onnx"
     if not fp32.is_file():
         log.info("exporting %s to ONNX in %s (once)", folder, target)
         _atomic(fp32, lambda tmp: _export(folder, tmp))
-    if not quantized:
-        return fp32
-    int8 = target / "model-int8.onnx"
-    if not int8.is_file():
-        _atomic(int8, lambda tmp: _quantize(fp32, tmp))
-    return int8
+    if quantized:
+        int8 = target / "model-int8.onnx"
+        if not int8.is_file():
+            _atomic(int8, lambda tmp: _quantize(fp32, tmp))
+        return int8
+    return _fused(folder, fp32) or fp32
+
+
+def _fused(folder: Path, fp32: Path) -> Path | None:
+    """The export with its attention, layer norms and GELUs fused by ONNX Runtime's
+    transformer optimizer, keyed by the onnxruntime version that fused it; None when the
+    model is not BERT-shaped or the fused graph's outputs differ from the export's (a
+    marker file remembers that, so the attempt is made once)."""
+    import onnxruntime as ort
+
+    fused = fp32.with_name(f"model-fused-ort{ort.__version__}.onnx")
+    refused = fused.with_suffix(".refused")
+    if fused.is_file():
+        return fused
+    if refused.is_file():
+        return None
+    config = _read_json(folder / "config.json") or {}
+    why = None
+    if config.get("model_type") not in FUSABLE:
+        why = f"model type {config.get('model_type')!r} is not fused"
+    else:
+        try:
+            _atomic(fused, lambda tmp: _fuse(config, fp32, tmp))
+        except Exception as exc:  # the optimizer raises many types on graphs it cannot fuse
+            why = f"{type(exc).__name__}: {exc}"
+    if why is None:
+        return fused
+    log.info("using the plain ONNX export of %s: %s", folder, why)
+    _atomic(refused, lambda tmp: tmp.write_text(why + "\n", encoding="utf-8"))
+    return None
+
+
+# Model types whose exports ONNX Runtime's "bert" fusion recognizes.
+FUSABLE = ("bert",)
+
+
+def _fuse(config: dict[str, Any], fp32: Path, path: Path) -> None:
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    model = optimize_model(str(fp32), model_type="bert",
+                           num_heads=int(config["num_attention_heads"]),
+                           hidden_size=int(config["hidden_size"]))
+    model.save_model_to_file(str(path))
+    # Padded rows and a masked tail must give what the plain export gives.
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1000, 2000, size=(3, 19), dtype=np.int64)
+    mask = np.ones_like(ids)
+    mask[1, 11:] = 0
+    mask[2, 4:] = 0
+    feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    plain, fused = (_session(p).run(None, feed)[0] for p in (fp32, path))
+    keep = mask.astype(bool)
+    if not np.allclose(plain[keep], fused[keep], atol=1e-3):
+        raise ValueError("the fused graph's outputs differ from the export's")
 
 
 def _atomic(path: Path, write: Any) -> None:
@@ -205,7 +279,8 @@ def _export(folder: Path, path: Path) -> None:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
-    model = AutoModel.from_pretrained(str(folder)).eval()
+    # Eager attention exports the classic MatMul/Softmax pattern the fusion recognizes.
+    model = AutoModel.from_pretrained(str(folder), attn_implementation="eager").eval()
 
     class Hidden(torch.nn.Module):
         def __init__(self) -> None:
@@ -236,11 +311,12 @@ def _quantize(fp32: Path, path: Path) -> None:
     quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, per_channel=True)
 
 
-def _session(path: Path, threads: int) -> Any:
+def _session(path: Path) -> Any:
+    """A single-threaded session: OnnxEmbedder.embed runs one per core on its own batch."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
+    options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
