@@ -14,7 +14,7 @@ from prsynth.crawl.run import crawl_import
 from prsynth.errors import ConfigError
 from prsynth.llm.offline import OfflineBaseline
 from prsynth.resources import sample_prs_path
-from prsynth.stages import embed_onnx
+from prsynth.stages import embed, embed_onnx
 from prsynth.stages.embed import DEFAULT_MODEL, load_embedder, resolve_model
 from prsynth.stages.embed_onnx import OnnxEmbedder, cache_root, onnx_model
 from prsynth.stages.registry import run_stage
@@ -77,6 +77,13 @@ def test_int8_vectors_are_cached_under_their_own_key(store: Store, minilm):
     _, fp32 = store.query_vectors(DEFAULT_MODEL)
     _, int8 = store.query_vectors(f"{DEFAULT_MODEL}#int8")
     assert int8.shape == fp32.shape and 0.9 < float((int8 * fp32).sum(axis=1).min()) < 1.0
+
+
+def test_the_embed_stage_lets_go_of_the_onnx_model_when_it_is_done(store: Store, minilm):
+    # The session would otherwise sit under dedupe's and selection's memory peak.
+    fill_topics(store)
+    assert run_stage(store, Config(), "embed").embedded == 24
+    assert embed._onnx_embedder.cache_info().currsize == 0
 
 
 def test_unknown_backend_is_a_config_error_naming_the_choices(store: Store):

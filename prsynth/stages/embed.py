@@ -206,6 +206,10 @@ class EmbedStage:
                 )
                 done += len(batch)
                 progress(self.name, done, len(items))
+            if self.embedder is None:
+                # The ONNX session (~60 MB) would stay for the rest of the process,
+                # under dedupe's and selection's peak; reloading it takes under a second.
+                _onnx_embedder.cache_clear()
         return EmbedReport(
             model=model, queries=len(sources), embedded=done,
             cached=already,
