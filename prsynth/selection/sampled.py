@@ -4,12 +4,14 @@
 The objective stays the one of `methods.py`, F(S) = mean over all n candidates of their
 best cosine to S plus the quality term, but its coverage term is estimated on a seeded
 uniform sample of `sample` candidates (the clients): an unbiased estimate whose error
-shrinks as 1/sqrt(sample), whatever n is. The facilities a greedy step may take are the
-clients themselves plus, so that caps and pins stay satisfiable, every pinned item and
-up to min(cap, k) seeded random members of every capped group (repository, cluster,
-task type). Each facility covers its `neighbours` nearest clients (exact search), and
-the same lazy greedy as the full method picks among them with the same caps, pins,
-quality bonus and seeded tie order. Time and memory grow with sample * neighbours plus
+shrinks as 1/sqrt(sample), whatever n is. The facilities a first greedy round may take
+are FACILITIES of the clients (half of them the best rows by quality instead when
+quality counts) plus, so that caps and pins stay satisfiable, every pinned item and up
+to min(cap, k) seeded random members of every capped group (repository, cluster, task
+type); a second round adds the REFINE rows most similar to each first-round pick. Each
+facility covers its `neighbours` nearest clients (exact search), and the same lazy
+greedy as the full method picks among them with the same caps, pins, quality bonus and
+seeded tie order. Time and memory grow with sample * neighbours plus
 one pass of the rows taken (read by index, so float16 or memory-mapped vectors are
 never converted whole); nothing is n x anything but the labels.
 """
