@@ -31,6 +31,7 @@ from prsynth.selection.methods import (  # noqa: E402
     facility_objective,
     random_coverage,
 )
+from tests.support.vectordata import clustered as clustered_vectors  # noqa: E402
 
 K = 78
 DIM = 384
@@ -38,13 +39,8 @@ QUALITY_WEIGHT = 1.0
 
 
 def clustered(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    clusters = int(np.sqrt(n))
-    centres = rng.standard_normal((clusters, DIM)).astype(np.float32)
-    labels = rng.choice(clusters, size=n, p=rng.dirichlet(np.ones(clusters)))
-    vectors = centres[labels] + rng.standard_normal((n, DIM)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors, rng.random(n)
+    vectors, quality, _ = clustered_vectors(n, DIM, seed)
+    return vectors, quality
 
 
 def clustered_half(n: int, seed: int = 0, block: int = 65_536) -> tuple[np.ndarray, np.ndarray]:

@@ -17,18 +17,7 @@ from prsynth.selection.methods import (
 )
 from prsynth.selection.run import check_select
 from prsynth.selection.sampled import sampled_facility_location
-
-
-def clustered(n: int, dim: int = 384, seed: int = 1):
-    """Like benchmarks/bench_select.py: ~sqrt(n) centres, uneven sizes, noise of the
-    centres' own scale (cosine ~0.5 within a cluster, ~0 across)."""
-    rng = np.random.default_rng(seed)
-    clusters = int(np.sqrt(n))
-    centres = rng.standard_normal((clusters, dim)).astype(np.float32)
-    labels = rng.choice(clusters, size=n, p=rng.dirichlet(np.ones(clusters)))
-    vectors = centres[labels] + rng.standard_normal((n, dim)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors, rng.random(n), labels
+from tests.support.vectordata import clustered
 
 
 def dense_greedy(vectors, quality, k, quality_weight):
@@ -55,7 +44,7 @@ def dense_greedy(vectors, quality, k, quality_weight):
 
 @pytest.fixture(scope="module")
 def data():
-    return clustered(5000)
+    return clustered(5000, seed=1)
 
 
 @pytest.mark.parametrize("quality_weight", [1.0, 0.0])
@@ -112,7 +101,7 @@ def test_the_sampled_method_is_deterministic_for_a_seed(data):
 
 
 def test_caps_the_sampled_candidates_cannot_meet_are_a_one_line_error():
-    vectors, quality, _ = clustered(400, dim=16)
+    vectors, quality, _ = clustered(400, dim=16, seed=1)
     repos = np.where(np.arange(400) < 398, 0, 1)  # two items outside repository 0
     with pytest.raises(SelectionError, match="--per-repo-cap 2 allows at most 4 items"):
         select_diverse("facility", vectors, quality, 5, sample_above=100,

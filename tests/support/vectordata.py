@@ -1,6 +1,9 @@
-"""Small, realistic query sets for the embed, dedupe and cluster tests."""
+"""Small, realistic query sets for the embed, dedupe and cluster tests, and clustered
+random vectors for the selection tests and benchmarks."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from prsynth.records import PullRequest, Query
 from prsynth.store import Store
@@ -84,3 +87,17 @@ def fill_topics(store: Store) -> dict[str, str]:
             )
             topic_of[query_id] = topic
     return topic_of
+
+
+def clustered(n: int, dim: int = 384, seed: int = 0
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(unit vectors, qualities, cluster labels): ~sqrt(n) Gaussian centres with
+    Dirichlet-distributed sizes, each point = centre + noise of the centres' own scale
+    (cosine ~0.5 within a cluster, ~0 across), float32, uniform random qualities."""
+    rng = np.random.default_rng(seed)
+    clusters = int(np.sqrt(n))
+    centres = rng.standard_normal((clusters, dim)).astype(np.float32)
+    labels = rng.choice(clusters, size=n, p=rng.dirichlet(np.ones(clusters)))
+    vectors = centres[labels] + rng.standard_normal((n, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors, rng.random(n), labels
