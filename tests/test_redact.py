@@ -3,6 +3,7 @@
 import pytest
 
 from prsynth.text.redact import find_secrets, redact
+from tests.support.secretcorpus import ORDINARY
 
 PLANTED = [
     ("github-token", 'token = "ghp_0MGT7qu3Qvb5CpJ4pZxqM7seYiA16PuLWbVo"',
@@ -40,17 +41,8 @@ def test_planted_secret_is_replaced_by_a_named_placeholder(kind, text, secret):
     assert find_secrets(text)
 
 
-@pytest.mark.parametrize("text", [
-    "token = get_token()",
-    "self.token = token_value",
-    'password = os.environ["DB_PASSWORD"]',
-    "api_key: ${API_KEY}",
-    'secret = "changeme"',
-    "def check_password(password): return password == stored_password",
-    "https://github.com/acme/app/pull/12",
-    "git@example.org:me/dots.git",
-    "sha 27f55bba320cde333459b649a54709e5c261b716",
-])
+# The corpus's ordinary lines (which bench_secrets.py also scores) and one more.
+@pytest.mark.parametrize("text", [*ORDINARY, "git@example.org:me/dots.git"])
 def test_ordinary_code_and_text_are_left_alone(text):
     assert redact(text) == text
 
