@@ -2,7 +2,7 @@
 
     pip install -e '.[bench]'          # PyDriller and apricot-select (not installed by CI)
     python benchmarks/bench_vs_peers.py [--bundle ../shared/repos/pallets+jinja.bundle]
-        [--texts 3000] [--select-n 10000] [--million] [--rounds 2]
+        [--texts 3000] [--select-n 10000] [--million] [--rounds 2] [--backend onnx]
 
 Every measurement runs in a fresh child process (so "peak" is that job's own peak RSS
 and "cold" means cold), prsynth and the peer alternating, `--rounds` times each; the
@@ -14,7 +14,7 @@ medians are printed with their ratio:
   is not timed for PR detection either (prsynth is). prsynth diffs every PR and stores
   those its task filters keep. The floor printed under it is git alone diffing the same
   PRs in one process;
-- embedding: the embed stage (default ONNX backend, stored) against a plain
+- embedding: the embed stage (default backend, stored) against a plain
   `SentenceTransformer.encode(batch_size=64)` on the offline requests made from the
   bundle's PRs, with top-10 neighbour and duplicate-pair agreement between the two;
 - selection: facility location k=78 against apricot's FacilityLocationSelection
@@ -143,20 +143,22 @@ def job_make_requests(path: str, store: str, texts: int) -> dict[str, Any]:
         return {"requests": opened.count_queries()}
 
 
-def job_prsynth_embed(store: str) -> dict[str, Any]:
+def job_prsynth_embed(store: str, backend: str) -> dict[str, Any]:
     from prsynth.config import Config
     from prsynth.stages.registry import run_stage
     from prsynth.store import Store
 
+    config = Config().override("embed", backend=backend or None)
     with Store(store) as opened:
         with opened.transaction() as db:
             db.execute("DELETE FROM embeddings")
         started = time.perf_counter()
-        report = run_stage(opened, Config(), "embed")
+        report = run_stage(opened, config, "embed")
         seconds = time.perf_counter() - started
         ids, vectors = opened.query_vectors(report.model)
     np.save(store + ".prsynth.npy", vectors)
-    return {"seconds": seconds, "texts": report.embedded, "peak": peak_mb()}
+    return {"seconds": seconds, "texts": report.embedded, "peak": peak_mb(),
+            "runtime": report.runtime}
 
 
 def job_plain_encode(store: str) -> dict[str, Any]:
@@ -312,6 +314,8 @@ def main() -> None:
     parser.add_argument("--select-n", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--million", action="store_true")
+    parser.add_argument("--backend", default="",
+                        help="embedding backend for prsynth embed (default: [embed] backend)")
     parser.add_argument("--only", default="git,embed,select,cold",
                         help="comma-separated parts: git, embed, select, cold")
     args = parser.parse_args()
@@ -341,12 +345,14 @@ def main() -> None:
             requests = str(work / "requests.db")
             made = in_child(job_make_requests, path, requests, args.texts)
         if "embed" in parts:
-            mine, peer = alternate(args.rounds, lambda: in_child(job_prsynth_embed, requests),
+            mine, peer = alternate(args.rounds,
+                                   lambda: in_child(job_prsynth_embed, requests, args.backend),
                                    lambda: in_child(job_plain_encode, requests))
             top, pairs = agreement(np.load(requests + ".prsynth.npy"),
                                    np.load(requests + ".plain.npy"))
             a, b = median(mine, "seconds"), median(peer, "seconds")
-            print(f"embedding, {mine[0]['texts']} requests: prsynth embed {a:.1f} s (peak "
+            print(f"embedding, {mine[0]['texts']} requests: prsynth embed "
+                  f"({mine[0]['runtime']}) {a:.1f} s (peak "
                   f"{median(mine, 'peak'):.0f} MB) | SentenceTransformer.encode {b:.1f} s "
                   f"(peak {median(peer, 'peak'):.0f} MB) | ratio {b / a:.2f}x (target >= 2x) "
                   f"| top-10 agreement {top:.4f}, duplicate pairs {pairs:.4f} (>= 0.99)",

@@ -106,8 +106,9 @@ class LLMConfig:
 class EmbedConfig:
     model: str = "all-MiniLM-L6-v2"
     batch_size: int = 64
-    backend: str = "onnx"  # onnx | onnx-int8 | torch (docs/architecture.md "Embedding backends")
-    threads: int = 0  # ONNX batches run at once, one thread each; 0 = one per core
+    # openvino | onnx | onnx-int8 | torch (docs/architecture.md "Embedding backends")
+    backend: str = "openvino"
+    threads: int = 0  # batches run at once, one thread each; 0 = one per core
 
     @property
     def vector_model(self) -> str:

@@ -51,16 +51,24 @@ def onnx_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def minilm(onnx_cache):
-    """The packaged all-MiniLM-L6-v2 on the default (ONNX) backend, exported and loaded once
-    per session (prsynth caches it by name)."""
+    """The packaged all-MiniLM-L6-v2 on the default (OpenVINO) backend, exported and loaded
+    once per session (prsynth caches it by name)."""
     from prsynth.stages.embed import DEFAULT_MODEL, load_embedder
 
     return load_embedder(DEFAULT_MODEL)
 
 
 @pytest.fixture(scope="session")
+def minilm_onnx(onnx_cache):
+    """The same model on the ONNX Runtime backend (float32, the fused graph)."""
+    from prsynth.stages.embed import DEFAULT_MODEL, load_embedder
+
+    return load_embedder(DEFAULT_MODEL, backend="onnx")
+
+
+@pytest.fixture(scope="session")
 def minilm_torch():
-    """The same model on the PyTorch backend, the reference the ONNX backend must match."""
+    """The same model on the PyTorch backend, the reference the other backends must match."""
     from prsynth.stages.embed import DEFAULT_MODEL, load_embedder
 
     return load_embedder(DEFAULT_MODEL, backend="torch")

@@ -16,10 +16,11 @@ from prsynth.stages.registry import run_stage
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               help="Texts per model call (default: [embed] batch_size, 64).")
 @click.option("--backend", type=click.Choice(BACKENDS), default=None,
-              help="onnx (exported once, cached), onnx-int8 (quantized, faster, vectors "
-                   "differ slightly) or torch (default: [embed] backend, onnx).")
+              help="openvino (the ONNX export in bfloat16 on CPUs that have it, else "
+                   "float32), onnx (float32), onnx-int8 (quantized, vectors differ, stored "
+                   "apart) or torch (default: [embed] backend, openvino).")
 @click.option("--threads", type=click.IntRange(min=0), default=None,
-              help="ONNX batches run at once, one thread each; 0 = one per core "
+              help="Batches run at once, one thread each; 0 = one per core "
                    "(default: [embed] threads, 0).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @pass_run

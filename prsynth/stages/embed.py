@@ -98,7 +98,7 @@ def _load_sentence_transformer(path: str, name: str) -> Any:
         raise ConfigError(_unknown_model(name, why)) from None
 
 
-def load_embedder(name: str, backend: str = "onnx", threads: int = 0) -> Embedder:
+def load_embedder(name: str, backend: str = "openvino", threads: int = 0) -> Embedder:
     """The embedder for a model name or folder on `backend` (models load once per process)."""
     if backend not in BACKENDS:
         raise ConfigError(
@@ -113,12 +113,17 @@ def load_embedder(name: str, backend: str = "onnx", threads: int = 0) -> Embedde
         why = ("is a folder without a loadable sentence-transformers model"
                if Path(folder).is_dir() else "is not a local model folder")
         raise ConfigError(_unknown_model(name, why) + " (or --backend torch for a cached name)")
-    return _onnx_embedder(name, folder, backend == "onnx-int8", threads)
+    return _exported_embedder(name, folder, backend, threads)
 
 
 @functools.lru_cache(maxsize=4)
-def _onnx_embedder(name: str, folder: str, quantized: bool, threads: int) -> Embedder:
-    return OnnxEmbedder(name, folder, quantized=quantized, threads=threads)
+def _exported_embedder(name: str, folder: str, backend: str, threads: int) -> Embedder:
+    """The model's ONNX export on OpenVINO or ONNX Runtime (loaded once per process)."""
+    if backend == "openvino":
+        from prsynth.stages.embed_openvino import OpenVinoEmbedder
+
+        return OpenVinoEmbedder(name, folder, threads=threads)
+    return OnnxEmbedder(name, folder, quantized=backend == "onnx-int8", threads=threads)
 
 
 @dataclass
@@ -127,17 +132,19 @@ class EmbedReport:
     queries: int
     embedded: int
     cached: int
+    runtime: str = ""  # what embedded them, e.g. "openvino bf16"; "" when nothing was new
 
     def summary(self) -> str:
+        on = f" ({self.runtime})" if self.runtime else ""
         return (
-            f"embedded {self.embedded} new texts with {self.model}; "
+            f"embedded {self.embedded} new texts with {self.model}{on}; "
             f"{self.cached} already cached; {self.queries} queries in all"
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model, "queries": self.queries, "embedded": self.embedded,
-            "cached": self.cached,
+            "cached": self.cached, "runtime": self.runtime,
         }
 
 
@@ -187,7 +194,7 @@ class EmbedStage:
         # Shortest first over the whole input: each chunk (and each batch in it) holds
         # texts of similar length, so little of any batch is padding.
         items = sorted(todo.items(), key=lambda item: (len(item[1]), item[0]))
-        done = 0
+        done, runtime = 0, ""
         if items:
             embedder = self.embedder or load_embedder(
                 config.embed.model, config.embed.backend, config.embed.threads)
@@ -206,11 +213,21 @@ class EmbedStage:
                 )
                 done += len(batch)
                 progress(self.name, done, len(items))
+            runtime = runtime_of(embedder)
             if self.embedder is None:
-                # The ONNX session (~60 MB) would stay for the rest of the process,
+                # The compiled model (~100-200 MB) would stay for the rest of the process,
                 # under dedupe's and selection's peak; reloading it takes under a second.
-                _onnx_embedder.cache_clear()
+                _exported_embedder.cache_clear()
         return EmbedReport(
             model=model, queries=len(sources), embedded=done,
-            cached=already,
+            cached=already, runtime=runtime,
         )
+
+
+def runtime_of(embedder: Embedder) -> str:
+    """"openvino bf16", "onnx fp32", "onnx int8", "torch" or the embedder's class name."""
+    if isinstance(embedder, OnnxEmbedder):
+        return f"{embedder.runtime} {embedder.precision}"
+    if isinstance(embedder, SentenceTransformerEmbedder):
+        return "torch"
+    return type(embedder).__name__

@@ -1,4 +1,4 @@
-"""The ONNX Runtime embedding backend: the same sentence-transformers model, faster on CPU.
+"""The ONNX export of a sentence-transformers model, and the ONNX Runtime backend that runs it.
 
 The model folder's transformer is exported to ONNX once, on first use, into a cache
 folder (`cache_root()`), never downloaded, then fused by ONNX Runtime's transformer
@@ -7,8 +7,9 @@ dozens); `onnx-int8` adds a dynamically quantized copy. Texts are tokenized once
 by token length over the whole input and batched in that order, so each batch is padded
 only to its own longest text (the measured length, capped by the model's
 max_seq_length); one single-threaded run per core works on its own batch. Pooling and
-normalization follow the folder's modules.json; see docs/architecture.md "Embedding
-backends" for the measured speed and agreement.
+normalization follow the folder's modules.json. The OpenVINO backend (embed_openvino.py)
+runs the same export with this module's tokenization, batching and pooling. See
+docs/architecture.md "Embedding backends" for the measured speed and agreement.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from prsynth.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("onnx", "onnx-int8", "torch")
+BACKENDS = ("openvino", "onnx", "onnx-int8", "torch")
 # The module types this backend reproduces (sentence-transformers names, old and new).
 _SUPPORTED = ("Transformer", "Pooling", "Normalize")
 # Padded tokens per model call at most (unless one text alone is longer): 32 texts of 64
@@ -75,7 +76,11 @@ def _read_json(path: Path) -> Any:
 
 
 class OnnxEmbedder:
-    """A sentence-transformers model folder run through ONNX Runtime (see module doc)."""
+    """A sentence-transformers model folder run through ONNX Runtime (see module doc);
+    OpenVinoEmbedder swaps the runtime and keeps the rest."""
+
+    runtime = "onnx"
+    token_budget = TOKEN_BUDGET
 
     def __init__(self, name: str, folder: str, *, quantized: bool = False,
                  threads: int = 0) -> None:
@@ -86,18 +91,26 @@ class OnnxEmbedder:
         self.pooling, self.normalize, self.max_length = _read_layout(name, self.folder)
         self.tokenizer = _load_tokenizer(name, self.folder, self.max_length)
         self.threads = threads or default_threads()
+        self._load(quantized)
+
+    def _load(self, quantized: bool) -> None:
         self.path = onnx_model(self.folder, quantized=quantized)
         self.session = _session(self.path)
         self.inputs = {i.name for i in self.session.get_inputs()}
+
+    @property
+    def precision(self) -> str:
+        """What the matrix products compute in (shown in the embed report)."""
+        return "int8" if self.path.name == "model-int8.onnx" else "fp32"
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(list(texts))
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64,
                               count=len(encodings))
         order = np.argsort(lengths, kind="stable")
-        batches = _batches(order, lengths, batch_size)
+        batches = _batches(order, lengths, batch_size, self.token_budget)
 
-        def run(rows: np.ndarray) -> np.ndarray:
+        def feed(rows: np.ndarray) -> dict[str, np.ndarray]:
             width = int(lengths[rows].max())
             ids = np.zeros((len(rows), width), dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -105,10 +118,25 @@ class OnnxEmbedder:
                 enc = encodings[index]
                 ids[row, :len(enc.ids)] = enc.ids
                 mask[row, :len(enc.ids)] = 1
-            feed = {"input_ids": ids, "attention_mask": mask}
+            inputs = {"input_ids": ids, "attention_mask": mask}
             if "token_type_ids" in self.inputs:
-                feed["token_type_ids"] = np.zeros_like(ids)
-            return self._pool(self.session.run(None, feed)[0], mask)
+                inputs["token_type_ids"] = np.zeros_like(ids)
+            return inputs
+
+        out: np.ndarray | None = None
+        for rows, vectors in self._vectors(batches, feed):
+            if out is None:
+                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[rows] = vectors
+        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
+    def _vectors(self, batches: list[np.ndarray], feed: Callable[[np.ndarray], dict]
+                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(rows, pooled vectors) for every batch, in any order."""
+        def run(rows: np.ndarray) -> np.ndarray:
+            inputs = feed(rows)
+            hidden = self.session.run(None, inputs)[0]
+            return self._pool(hidden, inputs["attention_mask"])
 
         # One single-threaded run per core, each on its own batch (ONNX Runtime releases
         # the GIL): no barrier between cores per op, so a core another process takes
@@ -116,15 +144,9 @@ class OnnxEmbedder:
         workers = min(self.threads, len(batches))
         if workers > 1:
             with ThreadPoolExecutor(workers, thread_name_prefix="embed") as pool:
-                results = list(pool.map(run, batches))
+                yield from zip(batches, pool.map(run, batches), strict=True)
         else:
-            results = [run(rows) for rows in batches]
-        if not results:
-            return np.zeros((0, 0), dtype=np.float32)
-        out = np.empty((len(texts), results[0].shape[1]), dtype=np.float32)
-        for rows, vectors in zip(batches, results, strict=True):
-            out[rows] = vectors
-        return out
+            yield from ((rows, run(rows)) for rows in batches)
 
     def _pool(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if self.pooling == "cls":
@@ -139,14 +161,15 @@ class OnnxEmbedder:
         return vectors
 
 
-def _batches(order: np.ndarray, lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+def _batches(order: np.ndarray, lengths: np.ndarray, batch_size: int,
+             budget: int = TOKEN_BUDGET) -> list[np.ndarray]:
     """Consecutive runs of `order` (shortest first) of at most `batch_size` texts and about
-    TOKEN_BUDGET padded tokens: long texts go in smaller batches, which bounds peak memory."""
+    `budget` padded tokens: long texts go in smaller batches, which bounds peak memory."""
     batches, start = [], 0
     while start < len(order):
         end = min(start + batch_size, len(order))
-        while end - start > 1 and (end - start) * int(lengths[order[end - 1]]) > TOKEN_BUDGET:
-            end = start + max(1, TOKEN_BUDGET // int(lengths[order[end - 1]]))
+        while end - start > 1 and (end - start) * int(lengths[order[end - 1]]) > budget:
+            end = start + max(1, budget // int(lengths[order[end - 1]]))
         batches.append(order[start:end])
         start = end
     return batches
@@ -189,14 +212,21 @@ def _load_tokenizer(name: str, folder: Path, max_length: int) -> Any:
     return tokenizer
 
 
-def onnx_model(folder: Path, *, quantized: bool = False) -> Path:
-    """The cached, fused ONNX model of `folder` (exported and fused now when missing; the
-    plain export when fusing does not keep its outputs), or its int8 copy."""
+def onnx_export(folder: Path) -> Path:
+    """The cached plain ONNX export of `folder`'s transformer (exported now when missing)."""
     target = cache_root() / "onnx" / f"{folder.name}-{_folder_key(folder)}"
     fp32 = target / "model.onnx"
     if not fp32.is_file():
         log.info("exporting %s to ONNX in %s (once)", folder, target)
         _atomic(fp32, lambda tmp: _export(folder, tmp))
+    return fp32
+
+
+def onnx_model(folder: Path, *, quantized: bool = False) -> Path:
+    """The cached, fused ONNX model of `folder` (exported and fused now when missing; the
+    plain export when fusing does not keep its outputs), or its int8 copy."""
+    fp32 = onnx_export(folder)
+    target = fp32.parent
     if quantized:
         int8 = target / "model-int8.onnx"
         if not int8.is_file():
