@@ -2,7 +2,10 @@
 answers, stores reached through symlinks, read-only or damaged stores, terminals."""
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -121,3 +124,27 @@ def test_escape_sequences_in_pr_text_never_reach_the_terminal(run_cli, tmp_path)
         assert shown.exit_code == 0, shown.output
         assert "parser" in shown.output
         assert not any(c in shown.output for c in "\x1b\x07\x9b"), repr(shown.output)
+
+
+def test_without_git_on_path_only_the_commands_that_run_git_fail_in_one_line(tmp_path):
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    with Store(tmp_path / "prs.db"):
+        pass
+    empty = tmp_path / "no-git"
+    empty.mkdir()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_PYTHON")}
+    env["PATH"] = str(empty)  # python is called by its full path; git is nowhere
+
+    def prsynth(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "prsynth", "--store",
+                               str(tmp_path / "prs.db"), *args],
+                              env=env, capture_output=True, text=True, timeout=120)
+
+    stats = prsynth("stats")
+    assert stats.returncode == 0, stats.stderr
+    crawl = prsynth("crawl", "git", str(repo), "--repo", "acme/app")
+    assert crawl.returncode == 2
+    assert crawl.stderr.strip().splitlines() == [
+        "Error: git is not installed or not on PATH; install it (e.g. apt-get install git) "
+        "or add its folder to PATH, then re-run"]

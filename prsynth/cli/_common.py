@@ -14,7 +14,7 @@ import click
 from rich.text import Text
 
 from prsynth.config import Config, load_config
-from prsynth.errors import DiskFull, PrsynthError, StoreError
+from prsynth.errors import ConfigError, DiskFull, PrsynthError, StoreError
 from prsynth.outputs.export import DISK_FULL
 from prsynth.progress import Progress, quiet
 from prsynth.store import Store
@@ -65,6 +65,10 @@ MAX_REQUESTS = click.option(
     help="Stop after N GitHub API requests (0: [crawl] max_requests, else no cap).")
 
 
+NO_GIT = ("git is not installed or not on PATH; install it (e.g. apt-get install git) "
+          "or add its folder to PATH, then re-run")
+
+
 class PrsynthGroup(click.Group):
     """Turns library errors into one-line messages with the exit codes of docs/architecture.md."""
 
@@ -80,11 +84,17 @@ class PrsynthGroup(click.Group):
                 raise
             raise _one_line(explained) from None
         except OSError as exc:
+            if exc.filename == "git":  # subprocess.run(["git", ...]) with no git installed
+                raise _one_line(ConfigError(NO_GIT)) from None
             if exc.errno not in DISK_FULL:
                 raise
             where = exc.filename or "the output"
             raise _one_line(DiskFull(
                 f"disk full while writing {where}; nothing stored was lost")) from None
+        except Exception as exc:
+            if type(exc).__name__ != "GitCommandNotFound":  # GitPython's, with no git
+                raise
+            raise _one_line(ConfigError(NO_GIT)) from None
         except KeyboardInterrupt:
             click.echo(
                 "prsynth: interrupted; everything finished so far is stored, re-run to continue",
