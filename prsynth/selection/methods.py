@@ -254,8 +254,12 @@ def nearest_picks(vectors: np.ndarray, chosen: Sequence[int], block: int = 65_53
 
 def coverage(vectors: np.ndarray, chosen: Sequence[int], block: int = 65_536) -> float:
     """Mean over all rows of the best cosine (clipped at 0) to a chosen row: exact, n x k."""
-    _, best = nearest_picks(vectors, chosen, block)
-    return float(np.clip(best, 0.0, None).sum(dtype=np.float64)) / max(1, vectors.shape[0])
+    return mean_cover(nearest_picks(vectors, chosen, block)[1])
+
+
+def mean_cover(best: np.ndarray) -> float:
+    """`coverage` from each row's best cosine to a pick (`nearest_picks`)."""
+    return float(np.clip(best, 0.0, None).sum(dtype=np.float64)) / max(1, len(best))
 
 
 def facility_objective(

@@ -17,6 +17,7 @@ from prsynth.selection.methods import (
     METHODS,
     Constraints,
     SelectionError,
+    mean_cover,
     nearest_picks,
     random_coverage,
     select_diverse,
@@ -202,8 +203,7 @@ def select_queries(
     explain_picks(store, items, pool, chosen, options.method,
                   np.bincount(nearest, minlength=len(chosen)))
     records = build_records(store, items)
-    covered = float(np.clip(best, 0.0, None).sum(dtype=np.float64)) / len(best)
-    summary = summarize(records, pool, chosen, options.seed, covered)
+    summary = summarize(records, pool, chosen, options.seed, mean_cover(best))
     summary["per_repo_cap"] = per_repo
     if quotas:
         summary["quotas"] = quotas
