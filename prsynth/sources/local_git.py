@@ -225,27 +225,22 @@ class LocalGitSource:
 
     def _diff_batch(self, batch: list[PrCommit]) -> list[Read]:
         # diff-tree --stdin reads "COMMIT PARENT" lines and diffs PARENT -> COMMIT.
-        lines = "".join(f"{c.head_sha} {c.base_sha}\n" for c in batch).encode()
-        with tempfile.TemporaryFile() as stdin:
-            stdin.write(lines)
-            stdin.seek(0)
-            out = self.git_repo.git.execute(
-                list(DIFF_TREE), istream=stdin, stdout_as_string=False,
-                strip_newline_in_stdout=False,
-            )
+        out = self._git_fed(list(DIFF_TREE), [f"{c.head_sha} {c.base_sha}" for c in batch])
         return parse_diff_tree(out, [c.head_sha for c in batch], self._binary_blobs)
 
     def _binary_blobs(self, shas: list[str]) -> set[str]:
         """Which blobs hold binary content; only asked about files git shows without
         hunks (renames, mode changes), through a `cat-file` process of this thread."""
+        return binary_in_batch(self._git_fed(["git", "cat-file", "--batch"], shas))
+
+    def _git_fed(self, command: list[str], lines: list[str]) -> bytes:
+        """The raw output of a git command that reads `lines` on its stdin."""
         with tempfile.TemporaryFile() as stdin:
-            stdin.write("".join(f"{sha}\n" for sha in shas).encode())
+            stdin.write("".join(f"{line}\n" for line in lines).encode())
             stdin.seek(0)
-            out = self.git_repo.git.execute(
-                ["git", "cat-file", "--batch"], istream=stdin, stdout_as_string=False,
-                strip_newline_in_stdout=False,
+            return self.git_repo.git.execute(
+                command, istream=stdin, stdout_as_string=False, strip_newline_in_stdout=False,
             )
-        return binary_in_batch(out)
 
 
 class CommitGraph:
