@@ -190,7 +190,7 @@ class DockerRunner:
             return f"docker image {image} is not here and `docker pull` timed out"
         if pulled.returncode == 0:
             return ""
-        last = (pulled.stderr.strip().splitlines() or ["no reason given"])[-1]
+        last = failure_reason(pulled.stderr) or "no reason given"
         return (f"docker image {image} is not here and `docker pull` failed ({last}); pull "
                 "or build it, or set [verify] docker_image")
 
@@ -264,5 +264,5 @@ def docker_problem(docker: str) -> str:
         return "`docker info` did not answer in 20 s"
     if answered.returncode == 0:
         return ""
-    said = (answered.stderr.strip() or answered.stdout.strip()).splitlines()
-    return said[-1].strip() if said else f"`docker info` exited {answered.returncode}"
+    return (failure_reason(answered.stderr) or failure_reason(answered.stdout)
+            or f"`docker info` exited {answered.returncode}")
